@@ -1,0 +1,121 @@
+/**
+ * The typed surface of the addon (native/binding/addon.cc), and its loader. Nothing else in
+ * lib/ requires the .node file.
+ */
+import * as path from 'node:path';
+import nodeGypBuild = require('node-gyp-build');
+import { HullError, errnoName, errnoText } from './errors';
+
+export interface NativeMount {
+  source?: string;
+  destination: string;
+  fstype?: string;
+  data?: string;
+  /** MS_* without propagation */
+  flags: number;
+  /** MS_PRIVATE | MS_SLAVE | MS_SHARED | MS_UNBINDABLE, with MS_REC, or 0 */
+  propagation: number;
+  /** the mount point is a file (a bind of a file) */
+  file: boolean;
+}
+
+export interface NativeDevice {
+  path: string;
+  /** S_IFCHR, S_IFBLK or S_IFIFO */
+  type: number;
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface NativeCaps {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+/** Everything the container's init needs, computed before clone (see native/include/hull.h). */
+export interface NativePlan {
+  cloneFlags: number;
+  joins: { path: string; nstype: number }[];
+  cgroupProcs: string[];
+  rootfs: string;
+  rootfsReadonly: boolean;
+  rootfsPropagation: number;
+  noPivot: boolean;
+  mounts: NativeMount[];
+  devices: NativeDevice[];
+  symlinks: { target: string; path: string }[];
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  sysctl: { key: string; value: string }[];
+  hostname?: string;
+  domainname?: string;
+  rlimits: { resource: number; soft: bigint; hard: bigint }[];
+  oomScoreAdj?: number;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask?: number;
+  caps: NativeCaps;
+  capLast: number;
+  noNewPrivileges: boolean;
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** exec.fifo: the init waits on it for start; absent: exec at once */
+  fifoPath?: string;
+  /** fds to become the init's 0, 1, 2; -1 keeps the inherited one */
+  stdio: [number, number, number];
+  preserveFds: number;
+  consoleSocket?: string;
+}
+
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: number | null;
+  coreDumped: boolean;
+}
+
+export interface NativeAddon {
+  setErrorFactory(f: (errnum: number, step: string, syscall: string, path: string, msg: string) => Error): void;
+  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number }>;
+  fifoRelease(fifoPath: string, pidfd: number, timeoutMs: number): void;
+  pidfdOpen(pid: number): number;
+  pidfdSignal(pidfd: number, signal: number): void;
+  /** Resolves when our child behind pidfd exits, and reaps it. The caller keeps its pidfd. */
+  watchExit(pidfd: number): Promise<ExitStatus>;
+  close(fd: number): void;
+  recvFd(sock: number): { fd: number; name: string };
+  sendFd(sock: number, fd: number, payload?: string): void;
+  setWinsize(fd: number, cols: number, rows: number): void;
+  mkfifo(path: string, mode: number): void;
+}
+
+/** Builds hull's error from what the core reported: the message names the syscall and path. */
+export function nativeError(errnum: number, step: string, syscall: string, path: string, msg: string): HullError {
+  const text = errnum ? `${msg}: ${errnoText(errnum)}` : msg;
+  return new HullError(text, {
+    code: errnum ? errnoName(errnum) : 'ECHILDEXIT',
+    ...(errnum ? { errno: errnum } : {}),
+    ...(syscall ? { syscall } : {}),
+    ...(path ? { path } : {}),
+    ...(step ? { step } : {}),
+  });
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded on first use so that commands that never touch it start faster. */
+export function native(): NativeAddon {
+  if (!loaded) {
+    // __dirname is lib/ under ts-jest and dist/ after tsc: both one level below the package root
+    loaded = nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
+    loaded.setErrorFactory(nativeError);
+  }
+  return loaded;
+}

@@ -1,0 +1,175 @@
+// The exports table. Each function validates its arguments, marshals, and calls the core.
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "errors.h"
+#include "exit_watch.h"
+#include "hull.h"
+#include "instance.h"
+#include "plan.h"
+
+namespace hull {
+
+Instance::~Instance() = default;
+
+Instance *GetInstance(Napi::Env env) {
+  Instance *inst = env.GetInstanceData<Instance>();
+  if (!inst) {
+    inst = new Instance();
+    env.SetInstanceData(inst);
+  }
+  return inst;
+}
+
+static int FdArg(const Napi::CallbackInfo &info, size_t i, const char *fn) {
+  if (!info[i].IsNumber()) ThrowArg(info.Env(), std::string(fn) + ": expected an fd");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, std::unique_ptr<Plan> plan)
+      : Napi::AsyncWorker(env, "hull:spawn"), plan_(std::move(plan)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { failed_ = hull_spawn(&plan_->plan, plan_->parent_sync, &out_, &err_) < 0; }
+
+  void OnOK() override {
+    plan_.reset();  // closes the parent's fds before JS sees the result
+    if (failed_) {
+      deferred_.Reject(MakeError(Env(), err_));
+      return;
+    }
+    Napi::Object res = Napi::Object::New(Env());
+    res.Set("pid", Napi::Number::New(Env(), out_.pid));
+    res.Set("pidfd", Napi::Number::New(Env(), out_.pidfd));
+    deferred_.Resolve(res);
+  }
+
+ private:
+  std::unique_ptr<Plan> plan_;
+  Napi::Promise::Deferred deferred_;
+  hull_spawned out_{};
+  hull_error err_{};
+  bool failed_ = false;
+};
+
+static Napi::Value Spawn(const Napi::CallbackInfo &info) {
+  if (!info[0].IsObject()) ThrowArg(info.Env(), "spawn: expected a plan object");
+  auto plan = std::make_unique<Plan>(info.Env(), info[0].As<Napi::Object>());
+  auto *worker = new SpawnWorker(info.Env(), std::move(plan));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
+}
+
+static Napi::Value FifoRelease(const Napi::CallbackInfo &info) {
+  std::string path = info[0].ToString().Utf8Value();
+  int pidfd = FdArg(info, 1, "fifoRelease");
+  int timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 10000;
+  hull_error err;
+  if (hull_fifo_release(path.c_str(), pidfd, timeout, &err) < 0) Throw(info.Env(), err);
+  return info.Env().Undefined();
+}
+
+static Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  hull_error err;
+  int fd = hull_pidfd_open(info[0].As<Napi::Number>().Int32Value(), &err);
+  if (fd < 0) Throw(info.Env(), err);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+static Napi::Value PidfdSignal(const Napi::CallbackInfo &info) {
+  hull_error err;
+  if (hull_pidfd_signal(FdArg(info, 0, "pidfdSignal"), info[1].As<Napi::Number>().Int32Value(), &err) < 0)
+    Throw(info.Env(), err);
+  return info.Env().Undefined();
+}
+
+static Napi::Value WatchExit(const Napi::CallbackInfo &info) {
+  Instance *inst = GetInstance(info.Env());
+  if (!inst->exits) inst->exits = std::make_unique<ExitWatcher>(info.Env());
+  return inst->exits->Watch(info.Env(), FdArg(info, 0, "watchExit"));
+}
+
+static Napi::Value Close(const Napi::CallbackInfo &info) {
+  int fd = FdArg(info, 0, "close");
+  if (close(fd) < 0 && errno != EINTR) {
+    hull_error err;
+    hull_error_set(&err, errno, "", "close", nullptr, "close");
+    Throw(info.Env(), err);
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value RecvFd(const Napi::CallbackInfo &info) {
+  char name[256];
+  hull_error err;
+  int fd = hull_recv_fd(FdArg(info, 0, "recvFd"), name, sizeof name, &err);
+  if (fd < 0) Throw(info.Env(), err);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("fd", Napi::Number::New(info.Env(), fd));
+  out.Set("name", Napi::String::New(info.Env(), name));
+  return out;
+}
+
+static Napi::Value SendFd(const Napi::CallbackInfo &info) {
+  hull_error err;
+  std::string payload = info[2].IsString() ? info[2].ToString().Utf8Value() : std::string();
+  if (hull_send_fd(FdArg(info, 0, "sendFd"), FdArg(info, 1, "sendFd"), payload.c_str(), &err) < 0)
+    Throw(info.Env(), err);
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  struct winsize ws = {};
+  ws.ws_col = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  ws.ws_row = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  if (ioctl(FdArg(info, 0, "setWinsize"), TIOCSWINSZ, &ws) < 0) {
+    hull_error err;
+    hull_error_set(&err, errno, "", "ioctl", nullptr, "ioctl(TIOCSWINSZ)");
+    Throw(info.Env(), err);
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
+  std::string path = info[0].ToString().Utf8Value();
+  if (mkfifo(path.c_str(), (mode_t)info[1].As<Napi::Number>().Uint32Value()) < 0) {
+    hull_error err;
+    std::string msg = "mkfifo `" + path + "`";
+    hull_error_set(&err, errno, "", "mkfifo", path.c_str(), msg.c_str());
+    Throw(info.Env(), err);
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
+  SetErrorFactory(info);
+  return info.Env().Undefined();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryFn, "setErrorFactory"));
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("fifoRelease", Napi::Function::New(env, FifoRelease, "fifoRelease"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal, "pidfdSignal"));
+  exports.Set("watchExit", Napi::Function::New(env, WatchExit, "watchExit"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
+  return exports;
+}
+
+}  // namespace hull
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return hull::Init(env, exports); }
+
+NODE_API_MODULE(hull_native, InitAddon)

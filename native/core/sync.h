@@ -1,0 +1,29 @@
+/*
+ * The sync socket between hull and the container's init (SOCK_SEQPACKET, one message a frame):
+ *
+ *   parent                                child (after clone)
+ *     |                                     | joins cgroups, namespaces; sets up the rootfs,
+ *     |                                     | pivot_root, user, capabilities
+ *     | <---------- ERROR {hull_error} ---- | any step failed: then _exit(1)
+ *     | <---------- READY ---------------- | set up; blocks opening exec.fifo for writing
+ *   (create returns; `start` opens exec.fifo for reading, which lets the child write a byte
+ *    and exec)
+ *
+ * With no exec fifo the child execs straight away, and EOF (the close-on-exec of its end)
+ * means the exec succeeded.
+ */
+#ifndef HULL_SYNC_H
+#define HULL_SYNC_H
+
+#include <stdint.h>
+
+#include "hull.h"
+
+enum { HULL_MSG_READY = 1, HULL_MSG_ERROR = 2 };
+
+typedef struct hull_msg {
+  int32_t type;
+  hull_error err;
+} hull_msg;
+
+#endif
