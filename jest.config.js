@@ -9,9 +9,9 @@ module.exports = {
       roots: ['<rootDir>/test/integration'],
       testMatch: ['**/*.test.ts'],
       transform,
-      // integration suites change host state (mounts, cgroups): one file at a time
-      maxWorkers: 1,
     },
   ],
   testTimeout: 30000,
+  // integration suites create containers and cgroups on a 2-core machine: one file at a time
+  maxWorkers: 1,
 };

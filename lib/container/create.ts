@@ -117,6 +117,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       created: new Date().toISOString(),
       startTime: rt.sys.procStat(spawned.pid)?.startTime ?? 0,
       owner: os.userInfo().username,
+      cgroupPaths: cg.paths(),
       ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
     };
     rt.store.write(record);

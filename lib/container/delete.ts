@@ -11,7 +11,7 @@ export async function remove(rt: Runtime, id: string, force = false): Promise<vo
   const rec = rt.store.read(id);
   const status = rec ? currentStatus(rt, rec) : 'creating';
   canDelete(id, status, force);
-  const cg = rt.cgroups(id, rec?.cgroupsPath);
+  const cg = rt.cgroups(id, rec?.cgroupsPath, rec?.cgroupPaths);
   if (rec && initAlive(rt, rec)) {
     // the cgroup kill below reaches every process; this covers an init whose cgroup is gone
     try {

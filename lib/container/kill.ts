@@ -10,7 +10,7 @@ export function kill(rt: Runtime, id: string, signal: string | number = 'SIGTERM
   const rec = readRecord(rt, id);
   canKill(id, currentStatus(rt, rec));
   if (all) {
-    for (const pid of rt.cgroups(id, rec.cgroupsPath).pids()) {
+    for (const pid of rt.cgroups(id, rec.cgroupsPath, rec.cgroupPaths).pids()) {
       try {
         process.kill(pid, sig);
       } catch {

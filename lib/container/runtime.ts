@@ -6,13 +6,15 @@ import { nativeSyscalls, type Syscalls } from './syscalls';
 export interface Runtime {
   store: StateStore;
   sys: Syscalls;
-  cgroups(id: string, cgroupsPath: string | undefined): CgroupManager;
+  /** paths: the directories saved at create, which win over resolving cgroupsPath again */
+  cgroups(id: string, cgroupsPath: string | undefined, paths?: Record<string, string>): CgroupManager;
 }
 
 export function defaultRuntime(root?: string): Runtime {
   return {
     store: new StateStore(root),
     sys: nativeSyscalls,
-    cgroups: (id, cgroupsPath) => createCgroupManager({ id, ...(cgroupsPath !== undefined ? { cgroupsPath } : {}) }),
+    cgroups: (id, cgroupsPath, paths) =>
+      createCgroupManager({ id, ...(cgroupsPath !== undefined ? { cgroupsPath } : {}), ...(paths ? { paths } : {}) }),
   };
 }

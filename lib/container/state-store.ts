@@ -23,6 +23,8 @@ export interface ContainerRecord {
   startTime: number;
   /** linux.cgroupsPath as given in the config, or undefined for the default */
   cgroupsPath?: string;
+  /** the container's cgroup directories by hierarchy, as created */
+  cgroupPaths: Record<string, string>;
   owner: string;
 }
 
