@@ -94,6 +94,9 @@ export interface NativeAddon {
   sendFd(sock: number, fd: number, payload?: string): void;
   setWinsize(fd: number, cols: number, rows: number): void;
   mkfifo(path: string, mode: number): void;
+  /** a listening unix stream socket, close-on-exec */
+  listenUnix(path: string): number;
+  accept(fd: number): number;
 }
 
 /** Builds hull's error from what the core reported: the message names the syscall and path. */

@@ -1,7 +1,10 @@
 // The exports table. Each function validates its arguments, marshals, and calls the core.
 #include <errno.h>
 #include <sys/ioctl.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <memory>
@@ -148,6 +151,42 @@ static Napi::Value Mkfifo(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+static void ThrowErrno(Napi::Env env, const char *syscall, const std::string &path) {
+  hull_error err;
+  std::string msg = std::string(syscall) + " `" + path + "`";
+  hull_error_set(&err, errno, "", syscall, path.c_str(), msg.c_str());
+  Throw(env, err);
+}
+
+// A listening unix socket for the console: the init's master fd arrives on it (runc's
+// --console-socket contract, with hull as its own receiver).
+static Napi::Value ListenUnix(const Napi::CallbackInfo &info) {
+  std::string path = info[0].ToString().Utf8Value();
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    ThrowErrno(info.Env(), "bind", path);
+  }
+  memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno(info.Env(), "socket", path);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 1) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    ThrowErrno(info.Env(), "bind", path);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+static Napi::Value Accept(const Napi::CallbackInfo &info) {
+  int fd;
+  do fd = accept4(FdArg(info, 0, "accept"), nullptr, nullptr, SOCK_CLOEXEC); while (fd < 0 && errno == EINTR);
+  if (fd < 0) ThrowErrno(info.Env(), "accept", "console socket");
+  return Napi::Number::New(info.Env(), fd);
+}
+
 static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
   SetErrorFactory(info);
   return info.Env().Undefined();
@@ -163,6 +202,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   return exports;

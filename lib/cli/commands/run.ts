@@ -1,4 +1,7 @@
-import { Container } from '../../container/container';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Container, type ContainerOptions } from '../../container/container';
+import { ConsoleListener, relayTerminal } from '../../io/console';
 import { create } from '../../container/create';
 import { remove } from '../../container/delete';
 import { defaultRuntime } from '../../container/runtime';
@@ -13,7 +16,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * Runs a container in the foreground until it exits, and exits with its status; the signals
  * hull receives go to the container's init.
  */
-export async function runForeground(c: Container): Promise<number> {
+export async function runForeground(c: Container, master?: number): Promise<number> {
   const forward = (sig: NodeJS.Signals) => {
     try {
       c.kill(sig);
@@ -23,11 +26,37 @@ export async function runForeground(c: Container): Promise<number> {
   };
   for (const sig of FORWARDED) process.on(sig, forward);
   try {
+    const relay = master === undefined ? undefined : relayTerminal(master);
     c.start();
-    return (await c.wait()).status;
+    const status = (await c.wait()).status;
+    await relay;
+    return status;
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
     await c.delete(true);
+  }
+}
+
+function wantsTerminal(bundle: string): boolean {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'))?.process?.terminal === true;
+  } catch {
+    return false; // create reports the config's problems
+  }
+}
+
+/**
+ * A foreground run of a config with a terminal and no --console-socket gets a pty made inside
+ * the container, relayed to hull's own terminal (runc's behaviour).
+ */
+export async function runWithTerminal(opts: ContainerOptions): Promise<number> {
+  if (opts.consoleSocket || !wantsTerminal(opts.bundle)) return runForeground(await Container.create(opts));
+  const listener = new ConsoleListener();
+  try {
+    const c = await Container.create({ ...opts, consoleSocket: listener.path });
+    return await runForeground(c, listener.receive().fd);
+  } finally {
+    listener.close();
   }
 }
 
@@ -42,10 +71,7 @@ export async function runCmd(argv: string[], g: Globals): Promise<number> {
     ...(pidFile ? { pidFile } : {}),
     ...(consoleSocket ? { consoleSocket } : {}),
   };
-  if (!bool(p, 'detach')) {
-    const root = g.root;
-    return runForeground(await Container.create({ ...opts, ...(root ? { root } : {}) }));
-  }
+  if (!bool(p, 'detach')) return runWithTerminal({ ...opts, ...(g.root ? { root: g.root } : {}) });
   const rt = defaultRuntime(g.root);
   const { pidfd } = await create(rt, opts);
   try {
