@@ -45,7 +45,7 @@ export async function psCmd(argv: string[], g: Globals): Promise<number> {
   const rt = defaultRuntime(g.root);
   const id = needId(p, 'ps');
   const rec = readRecord(rt, id);
-  const pids = rt.cgroups(id, rec.cgroupsPath).pids();
+  const pids = rt.cgroups(id, rec.cgroupsPath, rec.cgroupPaths).pids();
   if (format(p) === 'json') {
     process.stdout.write(`${JSON.stringify(pids)}\n`);
     return 0;
