@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HullError, fromNodeError, syscallError } from '../errors';
+
+/** Turns a Node fs error into a HullError that names the path and, when given, the config field at fault. */
+export function cgroupIoError(e: unknown, what: string, filePath: string, field?: string): HullError {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.errno !== 'number') return fromNodeError(e, what);
+  return syscallError(field ? `${field}: ${what}` : what, Math.abs(err.errno), {
+    ...(err.syscall ? { syscall: err.syscall } : {}),
+    path: filePath,
+    ...(field ? { field } : {}),
+  });
+}
+
+export function isErrno(e: unknown, code: string): boolean {
+  return (e as NodeJS.ErrnoException)?.code === code;
+}
+
+/**
+ * Writes `value` to a cgroup control file with one write(2), as the kernel parses each write on its own.
+ * No O_CREAT: a missing file means the kernel lacks that knob (or the controller is not enabled), and
+ * ENOENT says so better than the EACCES kernfs gives for a create. O_TRUNC is what runc uses; kernfs ignores it.
+ */
+export function writeCgroupFile(dir: string, file: string, value: string, field?: string): void {
+  const p = path.join(dir, file);
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+  } catch (e) {
+    throw cgroupIoError(e, `open \`${p}\``, p, field);
+  }
+  try {
+    fs.writeSync(fd, value);
+  } catch (e) {
+    throw cgroupIoError(e, `write \`${value}\` to \`${p}\``, p, field);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function readCgroupFile(dir: string, file: string): string {
+  const p = path.join(dir, file);
+  try {
+    return fs.readFileSync(p, 'latin1');
+  } catch (e) {
+    throw cgroupIoError(e, `read \`${p}\``, p);
+  }
+}
+
+/** The file's text, or undefined when it does not exist (an optional kernel knob). */
+export function readOptionalCgroupFile(dir: string, file: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, file), 'latin1');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw cgroupIoError(e, `read \`${path.join(dir, file)}\``, path.join(dir, file));
+  }
+}
+
+export function cgroupFileExists(dir: string, file: string): boolean {
+  return fs.existsSync(path.join(dir, file));
+}
+
+/** Pids listed in `dir/cgroup.procs`; [] when the cgroup is gone. */
+export function readProcs(dir: string): number[] {
+  const text = readOptionalProcs(dir);
+  if (!text) return [];
+  const pids: number[] = [];
+  for (const line of text.split('\n')) if (line) pids.push(Number(line));
+  return pids;
+}
+
+function readOptionalProcs(dir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'latin1');
+  } catch (e) {
+    // ENODEV: the cgroup was removed while we held its directory
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENODEV')) return undefined;
+    throw cgroupIoError(e, `read \`${path.join(dir, 'cgroup.procs')}\``, path.join(dir, 'cgroup.procs'));
+  }
+}
+
+/** `dir` and every cgroup below it, children before parents (the order rmdir needs). */
+export function cgroupSubtree(dir: string): string[] {
+  const out: string[] = [];
+  collectSubtree(dir, out);
+  return out;
+}
+
+function collectSubtree(dir: string, out: string[]): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw cgroupIoError(e, `read directory \`${dir}\``, dir);
+  }
+  for (const ent of entries) if (ent.isDirectory()) collectSubtree(path.join(dir, ent.name), out);
+  out.push(dir);
+}
+
+/** mkdir -p, naming the directory on failure. */
+export function makeCgroupDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw cgroupIoError(e, `mkdir \`${dir}\``, dir);
+  }
+}
+
+/**
+ * Directories from just below `top` down to `dir`, top first: `ancestry('/a', '/a/b/c')` is `['/a/b', '/a/b/c']`.
+ * Empty when `dir` is not below `top`.
+ */
+export function ancestry(top: string, dir: string): string[] {
+  const rel = path.relative(top, dir);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  const out: string[] = [];
+  let cur = top;
+  for (const part of rel.split(path.sep)) {
+    cur = path.join(cur, part);
+    out.push(cur);
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const warned = new Set<string>();
+
+/** process.emitWarning once per process for each code, so a loop over containers does not flood stderr. */
+export function warnOnce(code: string, message: string): void {
+  if (warned.has(code)) return;
+  warned.add(code);
+  process.emitWarning(message, { code });
+}

@@ -1,0 +1,41 @@
+import * as path from 'node:path';
+import { writeCgroupFile } from '../files';
+import type { LinuxResources } from '../resources';
+import { type CgroupStats, StatFile, type StatsSampler, bitIf, measuredBit, sampleOnce } from '../stats';
+
+/** The pids controller has the same files on v1 and v2 (Documentation/admin-guide/cgroup-v1/pids.rst). */
+export function apply(dir: string, r: LinuxResources): void {
+  const limit = r.pids?.limit;
+  if (limit === undefined) return;
+  // ≤ 0 is "no limit" per the runtime spec (runc #4023)
+  writeCgroupFile(dir, 'pids.max', limit > 0 ? String(limit) : 'max', 'linux.resources.pids.limit');
+}
+
+const B = { current: measuredBit('pids.current'), limit: measuredBit('pids.limit') };
+
+export class PidsSampler implements StatsSampler {
+  private readonly current: StatFile;
+  private readonly max: StatFile;
+
+  constructor(dir: string) {
+    this.current = new StatFile(path.join(dir, 'pids.current'));
+    this.max = new StatFile(path.join(dir, 'pids.max'));
+  }
+
+  sample(s: CgroupStats): number {
+    const current = this.current.value();
+    const max = this.max.value();
+    s.pids.current = Number.isNaN(current) ? 0 : current;
+    s.pids.limit = Number.isFinite(max) ? max : undefined;
+    return bitIf(current, B.current) | bitIf(max, B.limit);
+  }
+
+  close(): void {
+    this.current.close();
+    this.max.close();
+  }
+}
+
+export function stats(dir: string): CgroupStats {
+  return sampleOnce([new PidsSampler(dir)]);
+}

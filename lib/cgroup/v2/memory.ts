@@ -1,0 +1,152 @@
+import * as path from 'node:path';
+import { HullError } from '../../errors';
+import { cgroupFileExists, isErrno, readCgroupFile, warnOnce, writeCgroupFile } from '../files';
+import type { LinuxMemory, LinuxResources } from '../resources';
+import {
+  type CgroupStats,
+  KeySet,
+  StatFile,
+  type StatsSampler,
+  at,
+  bitIf,
+  measuredBit,
+  parseFlatKeyed,
+  parseSingleValue,
+  put,
+  sampleOnce,
+} from '../stats';
+
+const F = 'linux.resources.memory';
+
+/** The spec's 0 / -1 / bytes as a v2 file value: undefined (leave alone), `max`, or the number. */
+function toV2(n: number | undefined): string | undefined {
+  if (!n) return undefined;
+  return n === -1 ? 'max' : String(n);
+}
+
+/**
+ * The spec's swap is memory+swap (v1 memsw); v2 memory.swap.max is swap alone, so it is swap - limit
+ * (runc ConvertMemorySwapToCgroupV2Value). Unlimited memory with no swap value means unlimited swap too.
+ */
+export function swapMaxValue(m: LinuxMemory): string | undefined {
+  const limit = m.limit ?? 0;
+  const swap = m.swap ?? 0;
+  if (limit === -1 && swap === 0) return 'max';
+  if (swap === -1) return 'max';
+  if (swap === 0) return undefined;
+  return String(swap - limit);
+}
+
+/** cgroup v2 memory controller (Documentation/admin-guide/cgroup-v2.rst "Memory"). */
+export function apply(dir: string, r: LinuxResources): void {
+  // one OOM kill takes the whole container, as a container is one unit of work (Linux 4.19+)
+  if (cgroupFileExists(dir, 'memory.oom.group')) writeCgroupFile(dir, 'memory.oom.group', '1');
+  const m = r.memory;
+  if (!m) return;
+  if (m.checkBeforeUpdate) checkAboveUsage(dir, m.limit);
+  setSwap(dir, swapMaxValue(m));
+  const max = toV2(m.limit);
+  if (max) writeCgroupFile(dir, 'memory.max', max, `${F}.limit`);
+  const low = toV2(m.reservation);
+  if (low) writeCgroupFile(dir, 'memory.low', low, `${F}.reservation`);
+  warnUnsupported(m);
+}
+
+/** Without swap accounting there is no memory.swap.max; "no swap" and "unlimited" then hold already. */
+function setSwap(dir: string, value: string | undefined): void {
+  if (value === undefined) return;
+  try {
+    writeCgroupFile(dir, 'memory.swap.max', value, `${F}.swap`);
+  } catch (e) {
+    if (!(isErrno(e, 'ENOENT') && (value === 'max' || value === '0'))) throw e;
+  }
+}
+
+function warnUnsupported(m: LinuxMemory): void {
+  if (m.kernel) warnOnce('HULL_CGROUP_KMEM', `${F}.kernel is ignored: kernel memory limits are deprecated since Linux 5.4`);
+  if (m.kernelTCP) warnOnce('HULL_CGROUP_V2_KMEM_TCP', `${F}.kernelTCP is ignored: cgroup v2 has no tcp memory limit`);
+  if (m.swappiness !== undefined) warnOnce('HULL_CGROUP_V2_SWAPPINESS', `${F}.swappiness is ignored: cgroup v2 has no per-cgroup swappiness`);
+  if (m.disableOOMKiller) warnOnce('HULL_CGROUP_V2_OOM', `${F}.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer`);
+}
+
+function checkAboveUsage(dir: string, limit: number | undefined): void {
+  if (!limit || limit < 0) return;
+  const usage = parseSingleValue(readCgroupFile(dir, 'memory.current'));
+  if (limit < usage) {
+    throw new HullError(`${F}.limit: ${limit} is below the current usage ${usage} of \`${dir}\``, {
+      code: 'EBUSY',
+      path: dir,
+      field: `${F}.limit`,
+    });
+  }
+}
+
+/** memory.events `oom_kill` (Linux 4.13+): counts kills in this cgroup and its descendants. */
+export function oomKillCount(dir: string): number {
+  return parseFlatKeyed(readCgroupFile(dir, 'memory.events'))['oom_kill'] ?? 0;
+}
+
+const STAT_KEYS = new KeySet(['anon', 'file', 'file_mapped', 'pgfault', 'pgmajfault', 'kernel']);
+const EVENT_KEYS = new KeySet(['oom_kill']);
+const B = {
+  usage: measuredBit('memory.usage'),
+  maxUsage: measuredBit('memory.maxUsage'),
+  rss: measuredBit('memory.rss'),
+  cache: measuredBit('memory.cache'),
+  swap: measuredBit('memory.swap'),
+  kernel: measuredBit('memory.kernelUsage'),
+  mapped: measuredBit('memory.mappedFile'),
+  pgfault: measuredBit('memory.pgfault'),
+  pgmajfault: measuredBit('memory.pgmajfault'),
+  oom: measuredBit('oomKills'),
+};
+
+/** Samples a v2 memory cgroup: rss ← anon, cache ← file; `kernel` exists from Linux 5.18, memory.peak from 5.19. */
+export class MemorySampler implements StatsSampler {
+  private readonly current: StatFile;
+  private readonly peak: StatFile;
+  private readonly stat: StatFile;
+  private readonly swap: StatFile;
+  private readonly events: StatFile;
+  private readonly v = new Float64Array(STAT_KEYS.keys.length);
+  private readonly e = new Float64Array(1);
+
+  constructor(dir: string) {
+    this.current = new StatFile(path.join(dir, 'memory.current'));
+    this.peak = new StatFile(path.join(dir, 'memory.peak'));
+    this.stat = new StatFile(path.join(dir, 'memory.stat'));
+    this.swap = new StatFile(path.join(dir, 'memory.swap.current'));
+    this.events = new StatFile(path.join(dir, 'memory.events'));
+  }
+
+  sample(s: CgroupStats): number {
+    const m = s.memory;
+    const v = this.v;
+    this.stat.keyed(STAT_KEYS, v);
+    this.events.keyed(EVENT_KEYS, this.e);
+    const usage = this.current.value();
+    const oom = at(this.e, 0);
+    m.usage = Number.isNaN(usage) ? 0 : usage;
+    s.oomKills = Number.isNaN(oom) ? 0 : oom;
+    return (
+      bitIf(usage, B.usage) |
+      bitIf(oom, B.oom) |
+      put(m, 'maxUsage', this.peak.value(), B.maxUsage) |
+      put(m, 'swap', this.swap.value(), B.swap) |
+      put(m, 'rss', at(v, 0), B.rss) |
+      put(m, 'cache', at(v, 1), B.cache) |
+      put(m, 'mappedFile', at(v, 2), B.mapped) |
+      put(m, 'pgfault', at(v, 3), B.pgfault) |
+      put(m, 'pgmajfault', at(v, 4), B.pgmajfault) |
+      put(m, 'kernelUsage', at(v, 5), B.kernel)
+    );
+  }
+
+  close(): void {
+    for (const f of [this.current, this.peak, this.stat, this.swap, this.events]) f.close();
+  }
+}
+
+export function stats(dir: string): CgroupStats {
+  return sampleOnce([new MemorySampler(dir)]);
+}
