@@ -27,6 +27,10 @@ const COMMANDS: Record<string, () => Command> = {
   ps: () => require('./commands/list').psCmd,
   sandbox: () => require('./commands/sandbox').sandboxCmd,
   features: () => require('./commands/spec').featuresCmd,
+  pause: () => require('./commands/cgroup').pauseCmd,
+  resume: () => require('./commands/cgroup').resumeCmd,
+  update: () => require('./commands/cgroup').updateCmd,
+  events: () => require('./commands/cgroup').eventsCmd,
 };
 
 const GLOBAL_FLAGS = {
@@ -49,6 +53,11 @@ commands:
   list [--format table|json] [-q]
   ps [--format table|json] ID
   features
+  pause ID
+  resume ID
+  update [--resources FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N] [--cpu-shares N]
+         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] [--pids-limit N] ID
+  events [--stats] [--interval DURATION] ID
 `;
 
 function commandIndex(argv: string[]): number {

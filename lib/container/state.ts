@@ -15,9 +15,28 @@ export function initAlive(rt: Runtime, rec: ContainerRecord): boolean {
  */
 export function currentStatus(rt: Runtime, rec: ContainerRecord): ContainerStatus {
   if (!initAlive(rt, rec)) return 'stopped';
+  // before the fifo check, as runc: a created container may be paused too
+  if (isFrozen(rt, rec)) return 'paused';
   if (fs.existsSync(rt.store.fifoPath(rec.id))) return 'created';
-  if (rec.status === 'paused') return 'paused';
   return 'running';
+}
+
+/** Whether the container's freezer says frozen: one small file read; false when there is no freezer. */
+function isFrozen(rt: Runtime, rec: ContainerRecord): boolean {
+  try {
+    return rt.cgroups(rec.id, rec.cgroupsPath, rec.cgroupPaths).isFrozen();
+  } catch {
+    return rec.status === 'paused';
+  }
+}
+
+/** OOM kills in the container's memory cgroup so far; 0 when it cannot be read (gone, no memory controller). */
+export function oomKills(rt: Runtime, rec: ContainerRecord): number {
+  try {
+    return rt.cgroups(rec.id, rec.cgroupsPath, rec.cgroupPaths).oomKillCount();
+  } catch {
+    return 0;
+  }
 }
 
 export interface OciState {
@@ -30,6 +49,8 @@ export interface OciState {
   created: string;
   owner: string;
   annotations: Record<string, string>;
+  /** hull's addition: present (true) once the kernel OOM-killed a process of the container */
+  oomKilled?: true;
 }
 
 /** The runtime-spec state of a container (runc's `state` output). */
@@ -49,5 +70,6 @@ export function state(rt: Runtime, id: string): OciState {
     created: rec.created,
     owner: rec.owner,
     annotations: rec.annotations,
+    ...(oomKills(rt, rec) > 0 ? { oomKilled: true as const } : {}),
   };
 }

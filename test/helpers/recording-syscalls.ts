@@ -3,7 +3,8 @@
  * table of fake processes, so that lifecycle logic runs without root (youki's TestHelperSyscall).
  */
 import * as fs from 'node:fs';
-import type { CgroupManager } from '../../lib/cgroup';
+import type { CgroupManager, StatsReader } from '../../lib/cgroup';
+import { emptyStats } from '../../lib/cgroup/stats';
 import type { ExitStatus, NativePlan } from '../../lib/native';
 import type { ProcStat, Syscalls } from '../../lib/container/syscalls';
 import { HullError } from '../../lib/errors';
@@ -104,12 +105,17 @@ export class RecordingSyscalls implements Syscalls {
 }
 
 /** A CgroupManager that records what the lifecycle asks of it. */
-export class RecordingCgroups implements Pick<CgroupManager, 'mode' | 'paths' | 'create' | 'apply' | 'procsFiles' | 'pids' | 'destroy'> {
+export class RecordingCgroups
+  implements
+    Pick<CgroupManager, 'mode' | 'paths' | 'create' | 'apply' | 'procsFiles' | 'pids' | 'destroy' | 'freeze' | 'thaw' | 'isFrozen' | 'oomKillCount' | 'statsReader'>
+{
   readonly mode = 'hybrid' as const;
   readonly calls: string[] = [];
   applied: unknown[] = [];
   destroyed = false;
   memberPids: number[] = [];
+  frozen = false;
+  oomKills = 0;
 
   constructor(readonly id: string) {}
 
@@ -132,5 +138,37 @@ export class RecordingCgroups implements Pick<CgroupManager, 'mode' | 'paths' | 
   async destroy(): Promise<void> {
     this.calls.push('destroy');
     this.destroyed = true;
+  }
+  async freeze(): Promise<void> {
+    this.calls.push('freeze');
+    this.frozen = true;
+  }
+  async thaw(): Promise<void> {
+    this.calls.push('thaw');
+    this.frozen = false;
+  }
+  isFrozen(): boolean {
+    return this.frozen;
+  }
+  oomKillCount(): number {
+    return this.oomKills;
+  }
+  /** readers handed out; each read() returns a fresh sample with pids.current = memberPids.length */
+  readers: { reads: number; closed: boolean }[] = [];
+  statsReader(): StatsReader {
+    const r = { reads: 0, closed: false };
+    this.readers.push(r);
+    return {
+      read: () => {
+        r.reads++;
+        const s = emptyStats();
+        s.pids.current = this.memberPids.length;
+        s.measured = ['pids.current'];
+        return s;
+      },
+      close: () => {
+        r.closed = true;
+      },
+    } as unknown as StatsReader;
   }
 }
