@@ -43,7 +43,8 @@ export interface NativePlan {
   cloneFlags: number;
   joins: { path: string; nstype: number }[];
   cgroupProcs: string[];
-  rootfs: string;
+  /** absent: no rootfs, the task keeps the host's filesystem (the executor's universal mode) */
+  rootfs?: string;
   rootfsReadonly: boolean;
   rootfsPropagation: number;
   noPivot: boolean;
@@ -73,6 +74,8 @@ export interface NativePlan {
   stdio: [number, number, number];
   preserveFds: number;
   consoleSocket?: string;
+  /** signal the task gets if the process that spawned it dies (PR_SET_PDEATHSIG) */
+  pdeathsig?: number;
 }
 
 export interface ExitStatus {

@@ -115,7 +115,6 @@ void Plan::ReadNamespaces(Napi::Object js) {
 
 void Plan::ReadMounts(Napi::Object js) {
   plan.rootfs = OptStr(js, "rootfs");
-  if (!plan.rootfs) ThrowArg(env_, "plan.rootfs: expected a string");
   plan.rootfs_readonly = Bool(js, "rootfsReadonly");
   plan.rootfs_propagation = (unsigned long)Int(env_, js, "rootfsPropagation");
   plan.no_pivot = Bool(js, "noPivot");
@@ -210,6 +209,8 @@ void Plan::ReadFds(Napi::Object js) {
     if (plan.stdio[i] >= 0) keep_.push_back(plan.stdio[i]);
   }
   plan.preserve_fds = (int)Int(env_, js, "preserveFds");
+  plan.pdeathsig = Get(js, "pdeathsig").IsNumber() ? (int)Int(env_, js, "pdeathsig") : 0;
+  plan.parent_pid = getpid();
   const char *console = OptStr(js, "consoleSocket");
   plan.console_fd = console ? ConnectConsole(console) : -1;
   int sv[2];

@@ -212,7 +212,17 @@ static int finalize(const hull_plan *p, hull_error *err) {
   return 0;
 }
 
+// A supervisor (hull's executor) asks that its task die with it rather than run on unsupervised.
+// The parent may already be gone by the time prctl runs: then getppid() is no longer it.
+static int set_pdeathsig(const hull_plan *p, hull_error *err) {
+  if (!p->pdeathsig) return 0;
+  if (prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0) return fail(err, errno, "pdeathsig", "prctl(PR_SET_PDEATHSIG)", nullptr);
+  if (getppid() != p->parent_pid) return fail(err, ESRCH, "pdeathsig", "getppid", nullptr);
+  return 0;
+}
+
 static int setup(const hull_plan *p, int *procfd, char *exe, size_t exe_size, hull_error *err) {
+  if (set_pdeathsig(p, err) < 0) return -1;
   if (join_cgroups(p, err) < 0 || join_namespaces(p, err) < 0) return -1;
   if (set_oom_score_adj(p, err) < 0 || set_rlimits(p, err) < 0 || set_names(p, err) < 0) return -1;
   umask(0);  // device nodes and mount points get exactly the modes asked for
@@ -220,7 +230,9 @@ static int setup(const hull_plan *p, int *procfd, char *exe, size_t exe_size, hu
     *procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (*procfd < 0) return fail(err, errno, "start", "open", "/proc/self/fd");
   }
-  if (setup_fs(p, err) < 0) return -1;
+  // without a rootfs the task is a plain process (the executor's universal mode): it still gets
+  // its cgroups, session, user, groups and capabilities, and keeps the host's filesystem
+  if (p->rootfs && setup_fs(p, err) < 0) return -1;
   if (setsid() < 0) return fail(err, errno, "session", "setsid", nullptr);
   if (p->console_fd >= 0 ? hull_setup_console(p, err) < 0 : setup_stdio(p, err) < 0) return -1;
   // fds the task may keep are 0..2 and the preserved ones; everything of ours closes on exec

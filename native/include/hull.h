@@ -76,7 +76,7 @@ typedef struct hull_plan {
   const hull_nsjoin *joins; size_t n_joins;
   const int *cgroup_procs; size_t n_cgroup_procs; /* cgroup.procs fds, open for writing */
 
-  const char *rootfs;                 /* absolute host path */
+  const char *rootfs;                 /* absolute host path; NULL: no rootfs (a plain process) */
   int rootfs_readonly;
   unsigned long rootfs_propagation;   /* 0: rslave, as runc */
   int no_pivot;
@@ -111,6 +111,8 @@ typedef struct hull_plan {
   int preserve_fds;                   /* fds 3..3+n-1 stay open across exec */
   int console_fd;                     /* console socket, connected; -1: no terminal */
   int sync_fd;                        /* the child's end of the sync socket */
+  int pdeathsig;                      /* signal for the child when its parent dies; 0: none */
+  pid_t parent_pid;                   /* getpid() of the parent, to catch a parent that died first */
   const int *keep_fds; size_t n_keep_fds; /* every fd above, sorted: the child closes all others */
 } hull_plan;
 
