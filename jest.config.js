@@ -10,6 +10,15 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       transform,
     },
+    {
+      // packs the package, installs it into fresh directories (npm pack + npm install, one cmake-js and one
+      // node-pty build): minutes, not seconds; the per-test timeouts are in the file
+      displayName: 'install',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/install'],
+      testMatch: ['**/*.test.ts'],
+      transform,
+    },
   ],
   testTimeout: 30000,
   // integration suites create containers and cgroups on a 2-core machine: one file at a time
