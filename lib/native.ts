@@ -42,6 +42,8 @@ export interface NativeCaps {
 export interface NativePlan {
   cloneFlags: number;
   joins: { path: string; nstype: number }[];
+  /** enter the namespaces (CLONE_NEW* flags) of the process behind a pidfd the caller owns */
+  joinPid?: { pidfd: number; nstypes: number };
   cgroupProcs: string[];
   /** absent: no rootfs, the task keeps the host's filesystem (the executor's universal mode) */
   rootfs?: string;
@@ -76,6 +78,8 @@ export interface NativePlan {
   consoleSocket?: string;
   /** signal the task gets if the process that spawned it dies (PR_SET_PDEATHSIG) */
   pdeathsig?: number;
+  /** exec into a running container: joins are its namespaces; the process forks into its pid namespace */
+  exec?: boolean;
 }
 
 export interface ExitStatus {

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Command> = {
   ps: () => require('./commands/list').psCmd,
   sandbox: () => require('./commands/sandbox').sandboxCmd,
   features: () => require('./commands/spec').featuresCmd,
+  exec: () => require('./commands/exec').execCmd,
   pause: () => require('./commands/cgroup').pauseCmd,
   resume: () => require('./commands/cgroup').resumeCmd,
   update: () => require('./commands/cgroup').updateCmd,
@@ -52,6 +53,7 @@ commands:
   delete [-f] ID
   list [--format table|json] [-q]
   ps [--format table|json] ID
+  exec [-t] [-d] [--process P.json] [--console-socket S] [--pid-file F] [-e K=V] [--cwd D] [-u UID[:GID]] ID CMD...
   features
   pause ID
   resume ID

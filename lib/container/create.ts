@@ -120,6 +120,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       cgroupPaths: cg.paths(),
       ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
     };
+    rt.store.writeConfig(opts.id, spec);
     rt.store.write(record);
     if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
     return { record, pidfd: spawned.pidfd };

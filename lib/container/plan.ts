@@ -163,6 +163,10 @@ function rlimitValue(v: number): bigint {
   return v >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(v);
 }
 
+export function rlimitPlan(rlimits: readonly { type: string; soft: number; hard: number }[] | undefined): NativePlan['rlimits'] {
+  return (rlimits ?? []).map((r) => ({ resource: RLIMITS[r.type] ?? -1, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) }));
+}
+
 function processPlan(spec: Spec) {
   const proc = spec.process;
   if (!proc) throw new HullError('invalid config: process: a process is required to create a container', { code: 'EINVALIDCONFIG', field: 'process' });
@@ -177,7 +181,7 @@ function processPlan(spec: Spec) {
     ...(proc.user.umask !== undefined ? { umask: proc.user.umask } : {}),
     ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
     noNewPrivileges: proc.noNewPrivileges ?? false,
-    rlimits: (proc.rlimits ?? []).map((r) => ({ resource: RLIMITS[r.type] ?? -1, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
+    rlimits: rlimitPlan(proc.rlimits),
     caps: {
       bounding: capMask(caps.bounding),
       effective: capMask(caps.effective),

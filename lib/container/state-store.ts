@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HullError, fromNodeError } from '../errors';
+import type { Spec } from '../oci/schema';
 import type { ContainerStatus } from './status';
 
 export const DEFAULT_ROOT = '/run/hull';
@@ -67,6 +68,19 @@ export class StateStore {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(rec));
     fs.renameSync(tmp, file);
+  }
+
+  /** The config the container was created with: exec takes its process defaults from it. */
+  writeConfig(id: string, spec: Spec): void {
+    fs.writeFileSync(path.join(this.dir(id), 'config.json'), JSON.stringify(spec));
+  }
+
+  readConfig(id: string): Spec {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.dir(id), 'config.json'), 'utf8')) as Spec;
+    } catch (e) {
+      throw fromNodeError(e, `read config of \`${id}\``);
+    }
   }
 
   /** The record, or undefined while the container is still being created. */

@@ -105,6 +105,13 @@ void Plan::ReadNamespaces(Napi::Object js) {
     int fd = OpenOwned(path ? path : "", O_RDONLY, "namespaces");
     joins_.push_back({fd, (int)Int(env_, j, "nstype"), path});
   }
+  plan.join_pidfd = -1;
+  Napi::Value jp = Get(js, "joinPid");
+  if (jp.IsObject()) {
+    plan.join_pidfd = (int)Int(env_, jp.As<Napi::Object>(), "pidfd");
+    plan.join_flags = (int)Int(env_, jp.As<Napi::Object>(), "nstypes");
+    keep_.push_back(plan.join_pidfd);
+  }
   for (const char *path : StrList(js, "cgroupProcs", false))
     cgroup_fds_.push_back(OpenOwned(path, O_WRONLY, "cgroup"));
   plan.joins = joins_.data();
@@ -211,6 +218,7 @@ void Plan::ReadFds(Napi::Object js) {
   plan.preserve_fds = (int)Int(env_, js, "preserveFds");
   plan.pdeathsig = Get(js, "pdeathsig").IsNumber() ? (int)Int(env_, js, "pdeathsig") : 0;
   plan.parent_pid = getpid();
+  plan.exec_mode = Bool(js, "exec");
   const char *console = OptStr(js, "consoleSocket");
   plan.console_fd = console ? ConnectConsole(console) : -1;
   int sv[2];

@@ -31,10 +31,11 @@ static int fail(hull_error *err, int errnum, const char *step, const char *sysca
   return -1;
 }
 
-static void send_msg(int fd, int type, const hull_error *err) {
+static void send_msg(int fd, int type, const hull_error *err, pid_t pid = 0) {
   hull_msg m;
   memset(&m, 0, sizeof m);
   m.type = type;
+  m.pid = pid;
   if (err) m.err = *err;
   while (send(fd, &m, sizeof m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
   }
@@ -84,8 +85,20 @@ static int join_cgroups(const hull_plan *p, hull_error *err) {
   return 0;
 }
 
+// A cgroup namespace is rooted at the cgroups of the process that creates it: made at clone
+// time it would be rooted at hull's, so the init makes it after it has joined its own.
+static int unshare_cgroupns(const hull_plan *p, hull_error *err) {
+  if (!(p->clone_flags & CLONE_NEWCGROUP)) return 0;
+  if (unshare(CLONE_NEWCGROUP) < 0) return fail(err, errno, "namespaces", "unshare(CLONE_NEWCGROUP)", nullptr);
+  return 0;
+}
+
 // The mount namespace is joined last: the paths of the other namespace files are host paths.
+// A pidfd (Linux 5.8) names the process itself, so a reused pid can never be joined, and the
+// kernel enters all of its namespaces at once.
 static int join_namespaces(const hull_plan *p, hull_error *err) {
+  if (p->join_pidfd >= 0 && setns(p->join_pidfd, p->join_flags) < 0)
+    return fail(err, errno, "namespaces", "setns", "pidfd of the container's init");
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 0; i < p->n_joins; i++) {
       const hull_nsjoin *j = &p->joins[i];
@@ -221,9 +234,24 @@ static int set_pdeathsig(const hull_plan *p, hull_error *err) {
   return 0;
 }
 
+// setns(CLONE_NEWPID) only moves our children, so the process that execs is forked after the
+// joins. CLONE_PARENT makes it hull's own child, which hull can wait for; this one exits.
+static int fork_into_pidns(const hull_plan *p, hull_error *err) {
+  long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) return fail(err, errno, "exec", "clone", nullptr);
+  if (pid == 0) return 0;
+  send_msg(p->sync_fd, HULL_MSG_PID, nullptr, (pid_t)pid);
+  _exit(0);
+}
+
 static int setup(const hull_plan *p, int *procfd, char *exe, size_t exe_size, hull_error *err) {
+  // CVE-2019-5736: until it execs, this process is a copy of hull's own binary; non-dumpable, no
+  // process of the container can open its /proc/<pid>/exe and write through it to the host's
+  if (p->exec_mode && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return fail(err, errno, "exec", "prctl(PR_SET_DUMPABLE)", nullptr);
   if (set_pdeathsig(p, err) < 0) return -1;
-  if (join_cgroups(p, err) < 0 || join_namespaces(p, err) < 0) return -1;
+  if (join_cgroups(p, err) < 0 || unshare_cgroupns(p, err) < 0 || join_namespaces(p, err) < 0) return -1;
+  if (p->exec_mode && fork_into_pidns(p, err) < 0) return -1;
   if (set_oom_score_adj(p, err) < 0 || set_rlimits(p, err) < 0 || set_names(p, err) < 0) return -1;
   umask(0);  // device nodes and mount points get exactly the modes asked for
   if (p->fifo_fd >= 0) {

@@ -31,8 +31,9 @@ static pid_t clone_child(const hull_plan *p, int *pidfd) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = syscall(SYS_clone, (unsigned long)p->clone_flags | CLONE_PIDFD | SIGCHLD, nullptr, pidfd,
-                     nullptr, nullptr);
+  // the cgroup namespace is unshared by the child once it is in its cgroups (see child.cc)
+  unsigned long flags = ((unsigned long)p->clone_flags & ~(unsigned long)CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD;
+  long pid = syscall(SYS_clone, flags, nullptr, pidfd, nullptr, nullptr);
   if (pid == 0) hull_child_main(p);
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -68,6 +69,16 @@ extern "C" int hull_spawn(const hull_plan *p, int parent_sync, hull_spawned *out
   hull_msg m;
   ssize_t n;
   do n = recv(parent_sync, &m, sizeof m, 0); while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof m && m.type == HULL_MSG_PID) {
+    // exec mode: the clone has forked the exec process (our child too) and exits
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    close(pidfd);
+    pid = m.pid;
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return fail(err, errno, "exec", "pidfd_open", "pidfd_open");
+    do n = recv(parent_sync, &m, sizeof m, 0); while (n < 0 && errno == EINTR);
+  }
   if (n == (ssize_t)sizeof m && m.type == HULL_MSG_READY) {
     out->pid = pid;
     out->pidfd = pidfd;

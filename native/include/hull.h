@@ -75,6 +75,8 @@ typedef struct hull_plan {
   int clone_flags;                    /* CLONE_NEW* of namespaces to create */
   const hull_nsjoin *joins; size_t n_joins;
   const int *cgroup_procs; size_t n_cgroup_procs; /* cgroup.procs fds, open for writing */
+  int join_pidfd;                     /* a pidfd whose namespaces (join_flags) to enter, or -1 */
+  int join_flags;
 
   const char *rootfs;                 /* absolute host path; NULL: no rootfs (a plain process) */
   int rootfs_readonly;
@@ -112,6 +114,8 @@ typedef struct hull_plan {
   int console_fd;                     /* console socket, connected; -1: no terminal */
   int sync_fd;                        /* the child's end of the sync socket */
   int pdeathsig;                      /* signal for the child when its parent dies; 0: none */
+  int exec_mode;                      /* exec into a running container: join its namespaces
+                                         (joins), then fork into its pid namespace */
   pid_t parent_pid;                   /* getpid() of the parent, to catch a parent that died first */
   const int *keep_fds; size_t n_keep_fds; /* every fd above, sorted: the child closes all others */
 } hull_plan;
@@ -130,6 +134,12 @@ typedef struct hull_spawned {
  * exit or exec shows as EOF.
  */
 int hull_spawn(const hull_plan *plan, int parent_sync, hull_spawned *out, hull_error *err);
+
+/*
+ * hull_spawn with plan->exec_mode: the clone joins the container's cgroups and namespaces, then
+ * forks with CLONE_PARENT, so that the process that execs is inside the pid namespace and is
+ * still the caller's own child (runc's nsexec). out->pid is that process.
+ */
 
 /* Opens the exec fifo for reading, which releases the init, and waits for its byte. */
 int hull_fifo_release(const char *fifo_path, int pidfd, int timeout_ms, hull_error *err);
