@@ -31,11 +31,11 @@ export interface HullErrorFields {
 export class HullError extends Error {
   override name = 'HullError';
   readonly code: HullErrorCode;
-  readonly errno?: number;
-  readonly syscall?: string;
-  readonly path?: string;
-  readonly field?: string;
-  readonly step?: string;
+  declare readonly errno?: number;
+  declare readonly syscall?: string;
+  declare readonly path?: string;
+  declare readonly field?: string;
+  declare readonly step?: string;
 
   constructor(message: string, fields: HullErrorFields) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });

@@ -102,10 +102,15 @@ function collectSubtree(dir: string, out: string[]): void {
 
 /** mkdir -p, naming the directory on failure. */
 export function makeCgroupDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  } catch (e) {
-    throw cgroupIoError(e, `mkdir \`${dir}\``, dir);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      return;
+    } catch (e) {
+      // a parent removed by another container's delete between mkdir's steps: make it again
+      if (isErrno(e, 'ENOENT') && attempt < 3) continue;
+      throw cgroupIoError(e, `mkdir \`${dir}\``, dir);
+    }
   }
 }
 

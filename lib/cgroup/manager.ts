@@ -376,6 +376,7 @@ export class FsCgroupManager implements CgroupManager {
         const err = await removeDir(dir);
         if (err) failed.push(err);
       }
+      removeSharedParent(h.dir);
     }
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) {
@@ -386,6 +387,21 @@ export class FsCgroupManager implements CgroupManager {
         cause: failed,
       });
     }
+  }
+}
+
+/**
+ * The default `hull/` parent is shared by every container, so it stays while any is left: rmdir
+ * removes it only when empty (ENOTEMPTY otherwise), and create makes it again. A concurrent create
+ * whose mkdir loses the race retries (makeCgroupDir).
+ */
+function removeSharedParent(dir: string): void {
+  const parent = path.dirname(dir);
+  if (path.basename(parent) !== 'hull') return;
+  try {
+    fs.rmdirSync(parent);
+  } catch {
+    // not empty, busy, or gone: all fine
   }
 }
 

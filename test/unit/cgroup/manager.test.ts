@@ -198,17 +198,28 @@ describe('createCgroupManager on v2', () => {
     expect(() => m.apply({ pids: { limit: 3 } })).not.toThrow();
   });
 
-  it('destroys sub-cgroups and the container directory, keeps the shared parent, and can run twice', async () => {
+  it('destroys sub-cgroups and the container directory, keeps the shared parent while in use, and can run twice', async () => {
     const { fx, m } = setup('v2');
     m.create(); // bare directories: rmdir works on a tmpdir as on cgroupfs
     const dir = m.paths()['unified'] ?? '';
     fs.mkdirSync(path.join(dir, 'sub/deeper'), { recursive: true });
+    fs.mkdirSync(path.join(fx.root, 'hull', 'other')); // another container's
     expect(m.exists()).toBe(true);
     await m.destroy();
     expect(fs.existsSync(dir)).toBe(false);
-    expect(fs.existsSync(path.join(fx.root, 'hull'))).toBe(true);
+    expect(fs.existsSync(path.join(fx.root, 'hull', 'other'))).toBe(true);
     expect(m.exists()).toBe(false);
     await expect(m.destroy()).resolves.toBeUndefined();
+  });
+
+  it('removes the shared hull/ parent with the last container', async () => {
+    const { fx, m } = setup('v2');
+    m.create();
+    await m.destroy();
+    expect(fs.existsSync(path.join(fx.root, 'hull'))).toBe(false);
+    m.create(); // and a later create makes it again
+    expect(m.exists()).toBe(true);
+    await m.destroy();
   });
 
   it('names the directory it could not remove', async () => {
