@@ -80,6 +80,8 @@ export interface NativePlan {
   pdeathsig?: number;
   /** exec into a running container: joins are its namespaces; the process forks into its pid namespace */
   exec?: boolean;
+  /** stop just before exec and report; the process execs on release(holdFd) */
+  hold?: boolean;
 }
 
 export interface ExitStatus {
@@ -90,7 +92,9 @@ export interface ExitStatus {
 
 export interface NativeAddon {
   setErrorFactory(f: (errnum: number, step: string, syscall: string, path: string, msg: string) => Error): void;
-  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number }>;
+  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; holdFd?: number }>;
+  /** lets a held process exec, and closes holdFd; close(holdFd) instead makes it exit */
+  release(holdFd: number): void;
   fifoRelease(fifoPath: string, pidfd: number, timeoutMs: number): void;
   pidfdOpen(pid: number): number;
   pidfdSignal(pidfd: number, signal: number): void;

@@ -27,6 +27,8 @@ export interface ExecOptions {
   stdio?: [number, number, number];
   consoleSocket?: string;
   preserveFds?: number;
+  /** stop the process just before exec; it execs on release(holdFd) */
+  hold?: boolean;
 }
 
 /** The CLONE_NEW* flags of the namespaces the container has: the exec process enters each. */
@@ -76,11 +78,12 @@ export function execPlan(rt: Runtime, rec: ContainerRecord, initPidfd: number, o
   if (p.user.umask !== undefined) plan.umask = p.user.umask;
   if (p.oomScoreAdj !== undefined) plan.oomScoreAdj = p.oomScoreAdj;
   if (opts.consoleSocket) plan.consoleSocket = opts.consoleSocket;
+  if (opts.hold) plan.hold = true;
   return plan;
 }
 
 /** Starts the process; the caller owns the returned pidfd and is the process's parent. */
-export async function exec(rt: Runtime, id: string, opts: ExecOptions): Promise<{ pid: number; pidfd: number }> {
+export async function exec(rt: Runtime, id: string, opts: ExecOptions): Promise<{ pid: number; pidfd: number; holdFd?: number }> {
   const rec = readRecord(rt, id);
   const status = currentStatus(rt, rec);
   if (status !== 'running') throw new HullError(`cannot exec in container \`${id}\`: it is ${status}, not running`, { code: 'ESTATE' });

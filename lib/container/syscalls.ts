@@ -13,7 +13,9 @@ export interface ProcStat {
 }
 
 export interface Syscalls {
-  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number }>;
+  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; holdFd?: number }>;
+  /** lets a held process exec */
+  releaseHeld(holdFd: number): void;
   /** releases the init blocked on exec.fifo, and waits for it to go on to exec */
   release(fifoPath: string, pidfd: number, timeoutMs: number): void;
   pidfdOpen(pid: number): number;
@@ -38,6 +40,7 @@ export function parseProcStat(text: string): ProcStat | undefined {
 export const nativeSyscalls: Syscalls = {
   spawn: (plan) => native().spawn(plan),
   release: (fifoPath, pidfd, timeoutMs) => native().fifoRelease(fifoPath, pidfd, timeoutMs),
+  releaseHeld: (holdFd) => native().release(holdFd),
   pidfdOpen: (pid) => native().pidfdOpen(pid),
   signal: (pidfd, sig) => native().pidfdSignal(pidfd, sig),
   watchExit: (pidfd) => native().watchExit(pidfd),

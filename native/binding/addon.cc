@@ -39,7 +39,10 @@ class SpawnWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, "hull:spawn"), plan_(std::move(plan)), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute() override { failed_ = hull_spawn(&plan_->plan, plan_->parent_sync, &out_, &err_) < 0; }
+  void Execute() override {
+    failed_ = hull_spawn(&plan_->plan, plan_->parent_sync, &out_, &err_) < 0;
+    if (!failed_ && out_.hold_fd >= 0) plan_->parent_sync = -1;  // now the caller's, through holdFd
+  }
 
   void OnOK() override {
     plan_.reset();  // closes the parent's fds before JS sees the result
@@ -50,6 +53,7 @@ class SpawnWorker : public Napi::AsyncWorker {
     Napi::Object res = Napi::Object::New(Env());
     res.Set("pid", Napi::Number::New(Env(), out_.pid));
     res.Set("pidfd", Napi::Number::New(Env(), out_.pidfd));
+    if (out_.hold_fd >= 0) res.Set("holdFd", Napi::Number::New(Env(), out_.hold_fd));
     deferred_.Resolve(res);
   }
 
@@ -68,6 +72,12 @@ static Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Promise p = worker->Promise();
   worker->Queue();
   return p;
+}
+
+static Napi::Value Release(const Napi::CallbackInfo &info) {
+  hull_error err;
+  if (hull_release(FdArg(info, 0, "release"), &err) < 0) Throw(info.Env(), err);
+  return info.Env().Undefined();
 }
 
 static Napi::Value FifoRelease(const Napi::CallbackInfo &info) {
@@ -195,6 +205,7 @@ static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactoryFn, "setErrorFactory"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("release", Napi::Function::New(env, Release, "release"));
   exports.Set("fifoRelease", Napi::Function::New(env, FifoRelease, "fifoRelease"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal, "pidfdSignal"));

@@ -219,6 +219,7 @@ void Plan::ReadFds(Napi::Object js) {
   plan.pdeathsig = Get(js, "pdeathsig").IsNumber() ? (int)Int(env_, js, "pdeathsig") : 0;
   plan.parent_pid = getpid();
   plan.exec_mode = Bool(js, "exec");
+  plan.hold = Bool(js, "hold");
   const char *console = OptStr(js, "consoleSocket");
   plan.console_fd = console ? ConnectConsole(console) : -1;
   int sv[2];

@@ -213,6 +213,14 @@ static int wait_for_start(const hull_plan *p, int procfd, hull_error *err) {
   return r < 0 ? fail(err, -r, "start", "write", "exec.fifo") : 0;
 }
 
+// A held process waits for one byte from its parent; EOF means the parent gave up on it.
+static int wait_for_release(const hull_plan *p) {
+  char c;
+  ssize_t n;
+  do n = read(p->sync_fd, &c, 1); while (n < 0 && errno == EINTR);
+  return n == 1 ? 0 : -1;
+}
+
 static int finalize(const hull_plan *p, hull_error *err) {
   if (hull_drop_bounding(p, err) < 0) return -1;
   if (hull_switch_user(p, err) < 0) return -1;
@@ -230,7 +238,10 @@ static int finalize(const hull_plan *p, hull_error *err) {
 static int set_pdeathsig(const hull_plan *p, hull_error *err) {
   if (!p->pdeathsig) return 0;
   if (prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0) return fail(err, errno, "pdeathsig", "prctl(PR_SET_PDEATHSIG)", nullptr);
-  if (getppid() != p->parent_pid) return fail(err, ESRCH, "pdeathsig", "getppid", nullptr);
+  // in a new pid namespace the parent is outside it: getppid() reads 0 whether it lives or not
+  pid_t ppid = getppid();
+  if (ppid != p->parent_pid && !(ppid == 0 && (p->clone_flags & CLONE_NEWPID)))
+    return fail(err, ESRCH, "pdeathsig", "getppid", nullptr);
   return 0;
 }
 
@@ -279,6 +290,9 @@ void hull_child_main(const hull_plan *p) {
   if (p->fifo_fd >= 0) {
     send_msg(p->sync_fd, HULL_MSG_READY, nullptr);
     if (wait_for_start(p, procfd, &err) < 0) _exit(1);
+  } else if (p->hold) {
+    send_msg(p->sync_fd, HULL_MSG_READY, nullptr);
+    if (wait_for_release(p) < 0) _exit(1);
   }
   sigset_t none;
   sigemptyset(&none);

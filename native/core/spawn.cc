@@ -79,9 +79,11 @@ extern "C" int hull_spawn(const hull_plan *p, int parent_sync, hull_spawned *out
     if (pidfd < 0) return fail(err, errno, "exec", "pidfd_open", "pidfd_open");
     do n = recv(parent_sync, &m, sizeof m, 0); while (n < 0 && errno == EINTR);
   }
+  out->hold_fd = -1;
   if (n == (ssize_t)sizeof m && m.type == HULL_MSG_READY) {
     out->pid = pid;
     out->pidfd = pidfd;
+    if (p->hold) out->hold_fd = parent_sync;  // ownership passes to the caller
     return 0;
   }
   if (n == 0 && p->fifo_fd < 0) {  // close-on-exec of the child's end: it exec'd
@@ -102,6 +104,15 @@ extern "C" int hull_spawn(const hull_plan *p, int parent_sync, hull_spawned *out
   describe_exit(pid, err);
   close(pidfd);
   return -1;
+}
+
+extern "C" int hull_release(int hold_fd, hull_error *err) {
+  ssize_t n;
+  do n = write(hold_fd, "1", 1); while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(hold_fd);
+  if (n != 1) return fail(err, e, "exec", "write", "release the held process");
+  return 0;
 }
 
 extern "C" int hull_pidfd_open(pid_t pid, hull_error *err) {

@@ -114,6 +114,7 @@ typedef struct hull_plan {
   int console_fd;                     /* console socket, connected; -1: no terminal */
   int sync_fd;                        /* the child's end of the sync socket */
   int pdeathsig;                      /* signal for the child when its parent dies; 0: none */
+  int hold;                           /* report READY before exec, then wait for hull_release */
   int exec_mode;                      /* exec into a running container: join its namespaces
                                          (joins), then fork into its pid namespace */
   pid_t parent_pid;                   /* getpid() of the parent, to catch a parent that died first */
@@ -123,6 +124,7 @@ typedef struct hull_plan {
 typedef struct hull_spawned {
   pid_t pid;
   int pidfd;
+  int hold_fd;     /* with plan->hold: the parent's sync end, owned by the caller; else -1 */
 } hull_spawned;
 
 /*
@@ -140,6 +142,9 @@ int hull_spawn(const hull_plan *plan, int parent_sync, hull_spawned *out, hull_e
  * forks with CLONE_PARENT, so that the process that execs is inside the pid namespace and is
  * still the caller's own child (runc's nsexec). out->pid is that process.
  */
+
+/* Lets a held process (plan->hold) exec; closing hold_fd instead makes it exit. Closes hold_fd. */
+int hull_release(int hold_fd, hull_error *err);
 
 /* Opens the exec fifo for reading, which releases the init, and waits for its byte. */
 int hull_fifo_release(const char *fifo_path, int pidfd, int timeout_ms, hull_error *err);

@@ -70,6 +70,10 @@ export class RecordingSyscalls implements Syscalls {
     this.record('release', fifoPath, pidfd, timeoutMs);
   }
 
+  releaseHeld(holdFd: number): void {
+    this.record('releaseHeld', holdFd);
+  }
+
   pidfdOpen(pid: number): number {
     this.record('pidfdOpen', pid);
     if (!this.procs.has(pid)) throw new HullError(`pidfd_open ${pid}: no such process`, { code: 'ESRCH', errno: 3 });
