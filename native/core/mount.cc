@@ -44,7 +44,54 @@ static unsigned long initial_propagation(const hull_plan *p) {
   return prop;
 }
 
+// A bind mount asked to be shared (a bidirectional volume) must be in its source's peer group,
+// so that what the task mounts under it reaches the host. The rslave of "/" below would cut the
+// namespace's copy of the source from that group for good, and a bind of a slave is a slave. So
+// its source tree is cloned first (open_tree keeps the clone in the source's peer group), and
+// hull_mount_all attaches the clone (move_mount) instead of binding. Only these mounts keep a
+// link to the host; everything else is mounted under the rslave "/".
+//
+// The child has its own copy of this memory (clone without CLONE_VM): no allocation needed.
+static const size_t kMaxSharedBinds = 64;
+static struct {
+  size_t index;
+  int fd;
+} shared_binds[kMaxSharedBinds];
+static size_t n_shared_binds;
+
+static bool shared_bind(const hull_mount *m) {
+  return (m->flags & MS_BIND) && !(m->flags & MS_REMOUNT) && (m->propagation & MS_SHARED) && m->source;
+}
+
+static int clone_shared_sources(const hull_plan *p, hull_error *err) {
+  n_shared_binds = 0;
+  for (size_t i = 0; i < p->n_mounts; i++) {
+    const hull_mount *m = &p->mounts[i];
+    if (!shared_bind(m)) continue;
+    if (n_shared_binds == kMaxSharedBinds) return mount_fail(err, E2BIG, "mount", m->source, m->destination);
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m->flags & MS_REC) ? AT_RECURSIVE : 0);
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, m->source, flags);
+    if (fd < 0) return mount_fail(err, errno, "mount", m->source, m->destination);
+    shared_binds[n_shared_binds].index = i;
+    shared_binds[n_shared_binds].fd = fd;
+    n_shared_binds++;
+  }
+  return 0;
+}
+
+// The cloned tree for mount i, or -1; the caller owns it after this.
+static int take_shared_tree(size_t i) {
+  for (size_t k = 0; k < n_shared_binds; k++) {
+    if (shared_binds[k].index != i || shared_binds[k].fd < 0) continue;
+    int fd = shared_binds[k].fd;
+    shared_binds[k].fd = -1;
+    return fd;
+  }
+  return -1;
+}
+
 int hull_prepare_rootfs(const hull_plan *p, hull_error *err) {
+  if (clone_shared_sources(p, err) < 0) return -1;
   if (mount(nullptr, "/", nullptr, initial_propagation(p), nullptr) < 0)
     return mount_fail(err, errno, "rootfs", nullptr, "/");
   // pivot_root needs the new root to be a mount point
@@ -85,13 +132,22 @@ static int set_propagation(int rootfd, const char *dst, unsigned long prop, hull
   return r < 0 ? mount_fail(err, e, "mount", nullptr, dst) : 0;
 }
 
-static int mount_one(int rootfd, const hull_mount *m, hull_error *err) {
+static int mount_one(int rootfd, const hull_mount *m, int tree, hull_error *err) {
   int fd = hull_ensure_in_root(rootfd, m->destination, m->file, "mount", err);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    if (tree >= 0) close(tree);
+    return -1;
+  }
   char proc[32];
   hull_fd_path(fd, proc);
   int r;
-  if (m->flags & MS_REMOUNT) {
+  if (tree >= 0) {
+    // onto the O_PATH fd itself: nothing is resolved again
+    r = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    int e = errno;
+    close(tree);
+    errno = e;
+  } else if (m->flags & MS_REMOUNT) {
     r = mount(nullptr, proc, nullptr, m->flags | hull_locked_flags(fd), m->data);
   } else if (m->flags & MS_BIND) {
     r = mount(m->source, proc, nullptr, m->flags & (MS_BIND | MS_REC), nullptr);
@@ -108,7 +164,7 @@ static int mount_one(int rootfd, const hull_mount *m, hull_error *err) {
 
 int hull_mount_all(const hull_plan *p, int rootfd, hull_error *err) {
   for (size_t i = 0; i < p->n_mounts; i++)
-    if (mount_one(rootfd, &p->mounts[i], err) < 0) return -1;
+    if (mount_one(rootfd, &p->mounts[i], take_shared_tree(i), err) < 0) return -1;
   return 0;
 }
 
