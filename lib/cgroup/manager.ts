@@ -304,6 +304,8 @@ export class FsCgroupManager implements CgroupManager {
    * one), thaw (a frozen v1 task does not die until thawed), then wait for cgroup.procs to empty everywhere.
    */
   private async killAll(timeoutMs: number, pollMs: number): Promise<void> {
+    // the common case of a container that has exited: nothing to freeze or kill
+    if (this.pids().length === 0) return;
     const frozen = await this.tryFreeze();
     try {
       this.killPids(this.pids());

@@ -20,6 +20,23 @@ import type { LinuxResources, Mount, Process, Spec, SpecSchema } from './schema'
 // must not pay at start-up.
 let checker: TypeCheck<typeof SpecSchema> | undefined;
 
+let fastCheck: ((value: unknown) => boolean) | undefined;
+
+/**
+ * The check built into dist/oci/spec-check.js by scripts/gen-spec-check.js; from lib/ (ts-jest),
+ * where there is none, the TypeBox compiler's check.
+ */
+function specCheck(): (value: unknown) => boolean {
+  if (fastCheck) return fastCheck;
+  try {
+    fastCheck = require('./spec-check') as (value: unknown) => boolean;
+  } catch {
+    const check = compiledSchema();
+    fastCheck = (v) => check.Check(v);
+  }
+  return fastCheck;
+}
+
 function compiledSchema(): TypeCheck<typeof SpecSchema> {
   if (checker) return checker;
   const { SpecSchema } = require('./schema') as typeof import('./schema');
@@ -325,9 +342,9 @@ const SEMANTIC_CHECKS: ReadonlyArray<(spec: Spec) => void> = [
  * Throws a HullError with code EINVALIDCONFIG (or EUNSUPPORTED) and `field` for the first problem.
  */
 export function validateSpec(value: unknown): Spec {
-  const check = compiledSchema();
-  if (!check.Check(value)) {
-    const first = check.Errors(value).First();
+  if (!specCheck()(value)) {
+    // the slow path: TypeBox says which field is wrong
+    const first = compiledSchema().Errors(value).First();
     throw first ? schemaError(value, first) : configError('', 'does not match the runtime-spec schema');
   }
   const spec = value as Spec;
