@@ -11,3 +11,4 @@ export type { ContainerStatus } from './container/status';
 export { HullError, type HullErrorCode } from './errors';
 export * from './oci';
 export { createCgroupManager, type CgroupManager } from './cgroup';
+export * from './executor';

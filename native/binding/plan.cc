@@ -217,7 +217,6 @@ void Plan::ReadFds(Napi::Object js) {
   }
   plan.preserve_fds = (int)Int(env_, js, "preserveFds");
   plan.pdeathsig = Get(js, "pdeathsig").IsNumber() ? (int)Int(env_, js, "pdeathsig") : 0;
-  plan.parent_pid = getpid();
   plan.exec_mode = Bool(js, "exec");
   plan.hold = Bool(js, "hold");
   const char *console = OptStr(js, "consoleSocket");

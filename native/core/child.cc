@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -234,14 +235,14 @@ static int finalize(const hull_plan *p, hull_error *err) {
 }
 
 // A supervisor (hull's executor) asks that its task die with it rather than run on unsupervised.
-// The parent may already be gone by the time prctl runs: then getppid() is no longer it.
+// The parent may already be gone by the time prctl runs. getppid() cannot tell in a new pid
+// namespace (it reads 0), but the parent holds the other end of the sync socket until spawn
+// returns: a hang-up there means it died.
 static int set_pdeathsig(const hull_plan *p, hull_error *err) {
   if (!p->pdeathsig) return 0;
   if (prctl(PR_SET_PDEATHSIG, p->pdeathsig, 0, 0, 0) < 0) return fail(err, errno, "pdeathsig", "prctl(PR_SET_PDEATHSIG)", nullptr);
-  // in a new pid namespace the parent is outside it: getppid() reads 0 whether it lives or not
-  pid_t ppid = getppid();
-  if (ppid != p->parent_pid && !(ppid == 0 && (p->clone_flags & CLONE_NEWPID)))
-    return fail(err, ESRCH, "pdeathsig", "getppid", nullptr);
+  struct pollfd pfd = {p->sync_fd, 0, 0};
+  if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLHUP)) _exit(1);  // nobody is left to tell
   return 0;
 }
 

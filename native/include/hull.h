@@ -117,7 +117,6 @@ typedef struct hull_plan {
   int hold;                           /* report READY before exec, then wait for hull_release */
   int exec_mode;                      /* exec into a running container: join its namespaces
                                          (joins), then fork into its pid namespace */
-  pid_t parent_pid;                   /* getpid() of the parent, to catch a parent that died first */
   const int *keep_fds; size_t n_keep_fds; /* every fd above, sorted: the child closes all others */
 } hull_plan;
 

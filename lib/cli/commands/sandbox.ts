@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { Container } from '../../container/container';
 import { DEFAULT_ROOT } from '../../container/state-store';
 import { HullError } from '../../errors';
-import type { Mount, Spec } from '../../oci/schema';
-import { defaultSpec } from '../../oci/spec';
+import { hostRootSpec } from '../../executor/host-spec';
+import type { Spec } from '../../oci/schema';
 import { bool, list, parseArgs, str } from '../args';
 import type { Globals } from '../main';
 import { runForeground } from './run';
 
-export const HOST_DIRS = ['/bin', '/etc', '/lib', '/lib32', '/lib64', '/sbin', '/usr'];
+export { HOST_DIRS } from '../../executor/host-spec';
 
 function parseUser(v: string | undefined): { uid: number; gid: number } {
   if (v === undefined) return { uid: 0, gid: 0 };
@@ -25,30 +25,16 @@ function parseUser(v: string | undefined): { uid: number; gid: number } {
   return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
 }
 
-function hostMounts(): Mount[] {
-  return HOST_DIRS.filter((d) => fs.existsSync(d)).map((d) => ({
-    destination: d,
-    type: 'bind',
-    // a symlink such as /bin -> usr/bin on merged-/usr hosts is bound as what it points to
-    source: fs.realpathSync(d),
-    options: ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'],
-  }));
-}
-
 /** The sandbox's OCI config: the default spec with the host's directories instead of a rootfs. */
 export function sandboxSpec(args: string[], id: string, taskDir: string, opts: { uid: number; gid: number; hostNet: boolean; env: string[] }): Spec {
-  const spec = defaultSpec({ args, terminal: false, hostname: id });
-  spec.root = { path: 'rootfs', readonly: true };
-  const proc = spec.process!;
-  proc.user = { uid: opts.uid, gid: opts.gid };
-  proc.cwd = '/task';
-  proc.env = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/task', ...opts.env];
-  spec.mounts = [
-    ...(spec.mounts ?? []),
-    ...hostMounts(),
-    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
-    { destination: '/task', type: 'bind', source: taskDir, options: ['rbind', 'rw', 'nosuid', 'nodev'] },
-  ];
+  const spec = hostRootSpec({
+    args,
+    hostname: id,
+    taskDir,
+    uid: opts.uid,
+    gid: opts.gid,
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/task', ...opts.env],
+  });
   if (opts.hostNet) spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
   return spec;
 }

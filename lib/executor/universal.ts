@@ -1,0 +1,141 @@
+/**
+ * Universal mode: the task is a plain process on the host's filesystem, spawned by the native
+ * core with no rootfs. It joins its own cgroups (`hull/<id>` below the executor's) before exec,
+ * gets its own session and process group, exactly the uid, gid and groups asked, oom_score_adj
+ * 0, and SIGKILL should the executor die. The executor never enters the task's cgroups.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createCgroupManager, type CgroupManager } from '../cgroup';
+import { CLONE } from '../container/constants';
+import { capMask, kernelCapLast } from '../container/plan';
+import { native, type NativePlan } from '../native';
+import { resolveUser, taskCapabilities } from './command';
+import { openTaskOutput, type TaskOutput } from './output';
+import { procStartTime } from './proc';
+import type { LaunchContext, RunningTask } from './task';
+import type { ExecCommand } from './types';
+
+function executable(p: string): boolean {
+  try {
+    const st = fs.statSync(p);
+    fs.accessSync(p, fs.constants.X_OK);
+    return st.isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Nomad's lookup: `<taskDir>/local/<cmd>`, then `<taskDir>/<cmd>`; a relative path with a slash
+ * is relative to the task dir; otherwise the name is left to the native core, which searches the
+ * task's own PATH (never the executor's).
+ */
+export function lookupCommand(cmd: string, taskDir: string): string {
+  if (path.isAbsolute(cmd)) return cmd;
+  if (cmd.includes('/')) return path.join(taskDir, cmd);
+  for (const p of [path.join(taskDir, 'local', cmd), path.join(taskDir, cmd)]) if (executable(p)) return p;
+  return cmd;
+}
+
+/** The executor's own capability sets, from /proc/self/status. */
+export function ownCaps(status = fs.readFileSync('/proc/self/status', 'utf8')): { bounding: bigint; permitted: bigint; effective: bigint } {
+  const get = (k: string): bigint => {
+    const m = new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(status);
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  };
+  return { bounding: get('CapBnd'), permitted: get('CapPrm'), effective: get('CapEff') };
+}
+
+/**
+ * A plain process's capabilities, as if the executor had run it with setuid: root keeps the
+ * executor's own, anyone else none; the bounding set is the executor's (Nomad's universal
+ * executor never touches capabilities).
+ */
+export function plainCaps(uid: number, own = ownCaps()): NativePlan['caps'] {
+  const mine = uid === 0 ? own.permitted : 0n;
+  return { bounding: own.bounding, effective: uid === 0 ? own.effective & mine : 0n, permitted: mine, inheritable: 0n, ambient: 0n };
+}
+
+function capsOf(c: import('../oci/schema').LinuxCapabilities): NativePlan['caps'] {
+  return {
+    bounding: capMask(c.bounding),
+    effective: capMask(c.effective),
+    permitted: capMask(c.permitted),
+    inheritable: capMask(c.inheritable),
+    ambient: capMask(c.ambient),
+  };
+}
+
+export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, stdio: [number, number, number]): NativePlan {
+  const user = resolveUser(cmd.user);
+  const capLast = kernelCapLast();
+  return {
+    cloneFlags: 0,
+    joins: cmd.networkNamespace ? [{ path: cmd.networkNamespace, nstype: CLONE.NEWNET }] : [],
+    cgroupProcs: cg.procsFiles(),
+    rootfsReadonly: false,
+    rootfsPropagation: 0,
+    noPivot: false,
+    mounts: [],
+    devices: [],
+    symlinks: [],
+    maskedPaths: [],
+    readonlyPaths: [],
+    sysctl: [],
+    rlimits: [],
+    // the agent often runs with a low (protected) score: the task must not inherit it (Nomad #10663)
+    oomScoreAdj: 0,
+    uid: user.uid,
+    gid: user.gid,
+    additionalGids: user.additionalGids,
+    // no capabilities asked: a plain process, as Nomad's universal executor runs it; asked: Nomad's exec rules
+    caps: cmd.capabilities ? capsOf(taskCapabilities(cmd, user.uid)) : plainCaps(user.uid),
+    capLast,
+    noNewPrivileges: false,
+    args: [lookupCommand(cmd.cmd, cmd.taskDir), ...(cmd.args ?? [])],
+    env: [...(cmd.env ?? [])],
+    cwd: cmd.taskDir,
+    stdio,
+    preserveFds: 0,
+    pdeathsig: 9,
+  };
+}
+
+export async function launchUniversal(cmd: ExecCommand, ctx: LaunchContext, outputs: [TaskOutput, TaskOutput]): Promise<RunningTask> {
+  const cg: CgroupManager = createCgroupManager({ id: ctx.id });
+  cg.create();
+  let pidfd = -1;
+  const stdin = fs.openSync('/dev/null', 'r');
+  try {
+    cg.apply(cmd.resources ?? {});
+    const spawned = await native().spawn(universalPlan(cmd, cg, [stdin, outputs[0].writeFd, outputs[1].writeFd]));
+    pidfd = spawned.pidfd;
+    const exited = native().watchExit(pidfd);
+    exited.catch(() => undefined);
+    let released = false;
+    const release = (): void => {
+      if (!released) native().close(pidfd);
+      released = true;
+    };
+    void exited.then(release, release);
+    return {
+      pid: spawned.pid,
+      startTime: procStartTime(spawned.pid) ?? 0,
+      cgroup: cg,
+      exited,
+      signal(sig) {
+        if (released) return; // reaped: the pid may be someone else's now
+        native().pidfdSignal(pidfd, sig);
+      },
+      async destroy() {
+        await cg.destroy();
+      },
+    };
+  } catch (e) {
+    await cg.destroy().catch(() => undefined);
+    throw e;
+  } finally {
+    fs.closeSync(stdin);
+  }
+}
