@@ -6,7 +6,7 @@ import { HullError } from '../errors';
 import type { NativePlan } from '../native';
 import type { Process } from '../oci/schema';
 import { CLONE } from './constants';
-import { capMask, kernelCapLast, rlimitPlan } from './plan';
+import { capsPlan, kernelCapLast, noRootfs, rlimitPlan } from './plan';
 import type { Runtime } from './runtime';
 import { openInit, readRecord } from './start';
 import { currentStatus } from './state';
@@ -40,33 +40,18 @@ function namespaceFlags(rt: Runtime, rec: ContainerRecord): number {
 export function execPlan(rt: Runtime, rec: ContainerRecord, initPidfd: number, opts: ExecOptions): NativePlan {
   const p = opts.process;
   if (!p.args?.length) throw new HullError('invalid process: args: give the command to run', { code: 'EINVALIDCONFIG', field: 'process.args' });
-  const caps = p.capabilities ?? {};
   const plan: NativePlan = {
     cloneFlags: 0,
     exec: true,
     joins: [],
     joinPid: { pidfd: initPidfd, nstypes: namespaceFlags(rt, rec) },
     cgroupProcs: Object.values(rec.cgroupPaths).map((d) => `${d}/cgroup.procs`),
-    rootfsReadonly: false,
-    rootfsPropagation: 0,
-    noPivot: false,
-    mounts: [],
-    devices: [],
-    symlinks: [],
-    maskedPaths: [],
-    readonlyPaths: [],
-    sysctl: [],
+    ...noRootfs(),
     rlimits: rlimitPlan(p.rlimits),
     uid: p.user.uid,
     gid: p.user.gid,
     additionalGids: p.user.additionalGids ?? [],
-    caps: {
-      bounding: capMask(caps.bounding),
-      effective: capMask(caps.effective),
-      permitted: capMask(caps.permitted),
-      inheritable: capMask(caps.inheritable),
-      ambient: capMask(caps.ambient),
-    },
+    caps: capsPlan(p.capabilities),
     capLast: kernelCapLast(),
     noNewPrivileges: p.noNewPrivileges ?? false,
     args: p.args,

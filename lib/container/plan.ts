@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HullError } from '../errors';
-import type { NativeDevice, NativeMount, NativePlan } from '../native';
+import type { NativeCaps, NativeDevice, NativeMount, NativePlan } from '../native';
 import { CAPABILITIES, RLIMITS } from '../oci/capabilities';
-import type { Mount, Spec } from '../oci/schema';
+import type { LinuxCapabilities, Mount, Spec } from '../oci/schema';
 import { CLONE, MS, NAMESPACE_FLAGS, S_IFBLK, S_IFCHR, S_IFIFO } from './constants';
 import { parseMountOptions, propagationFlags } from './mount-options';
 
@@ -148,6 +148,22 @@ function devicePlan(spec: Spec): NativeDevice[] {
   return [...out.values()];
 }
 
+/** The five capability sets as masks. */
+export function capsPlan(c: LinuxCapabilities = {}): NativeCaps {
+  return {
+    bounding: capMask(c.bounding),
+    effective: capMask(c.effective),
+    permitted: capMask(c.permitted),
+    inheritable: capMask(c.inheritable),
+    ambient: capMask(c.ambient),
+  };
+}
+
+/** The filesystem part of a plan for a process that keeps the filesystem it finds (exec, the universal executor). */
+export function noRootfs(): Pick<NativePlan, 'rootfsReadonly' | 'rootfsPropagation' | 'noPivot' | 'mounts' | 'devices' | 'symlinks' | 'maskedPaths' | 'readonlyPaths' | 'sysctl'> {
+  return { rootfsReadonly: false, rootfsPropagation: 0, noPivot: false, mounts: [], devices: [], symlinks: [], maskedPaths: [], readonlyPaths: [], sysctl: [] };
+}
+
 /** Capability names → a bit mask; names were checked by validateSpec. */
 export function capMask(names: readonly string[] | undefined): bigint {
   let mask = 0n;
@@ -170,7 +186,6 @@ export function rlimitPlan(rlimits: readonly { type: string; soft: number; hard:
 function processPlan(spec: Spec) {
   const proc = spec.process;
   if (!proc) throw new HullError('invalid config: process: a process is required to create a container', { code: 'EINVALIDCONFIG', field: 'process' });
-  const caps = proc.capabilities ?? {};
   return {
     args: proc.args ?? [],
     env: proc.env ?? [],
@@ -182,13 +197,7 @@ function processPlan(spec: Spec) {
     ...(proc.oomScoreAdj !== undefined ? { oomScoreAdj: proc.oomScoreAdj } : {}),
     noNewPrivileges: proc.noNewPrivileges ?? false,
     rlimits: rlimitPlan(proc.rlimits),
-    caps: {
-      bounding: capMask(caps.bounding),
-      effective: capMask(caps.effective),
-      permitted: capMask(caps.permitted),
-      inheritable: capMask(caps.inheritable),
-      ambient: capMask(caps.ambient),
-    },
+    caps: capsPlan(proc.capabilities),
   };
 }
 

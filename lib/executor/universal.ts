@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCgroupManager, type CgroupManager } from '../cgroup';
 import { CLONE } from '../container/constants';
-import { capMask, kernelCapLast } from '../container/plan';
+import { capsPlan, kernelCapLast, noRootfs } from '../container/plan';
 import { native, type NativePlan } from '../native';
 import { resolveUser, taskCapabilities } from './command';
 import { openTaskOutput, type TaskOutput } from './output';
@@ -57,16 +57,6 @@ export function plainCaps(uid: number, own = ownCaps()): NativePlan['caps'] {
   return { bounding: own.bounding, effective: uid === 0 ? own.effective & mine : 0n, permitted: mine, inheritable: 0n, ambient: 0n };
 }
 
-function capsOf(c: import('../oci/schema').LinuxCapabilities): NativePlan['caps'] {
-  return {
-    bounding: capMask(c.bounding),
-    effective: capMask(c.effective),
-    permitted: capMask(c.permitted),
-    inheritable: capMask(c.inheritable),
-    ambient: capMask(c.ambient),
-  };
-}
-
 export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, stdio: [number, number, number]): NativePlan {
   const user = resolveUser(cmd.user);
   const capLast = kernelCapLast();
@@ -74,15 +64,7 @@ export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, 
     cloneFlags: 0,
     joins: cmd.networkNamespace ? [{ path: cmd.networkNamespace, nstype: CLONE.NEWNET }] : [],
     cgroupProcs: cg.procsFiles(),
-    rootfsReadonly: false,
-    rootfsPropagation: 0,
-    noPivot: false,
-    mounts: [],
-    devices: [],
-    symlinks: [],
-    maskedPaths: [],
-    readonlyPaths: [],
-    sysctl: [],
+    ...noRootfs(),
     rlimits: [],
     // the agent often runs with a low (protected) score: the task must not inherit it (Nomad #10663)
     oomScoreAdj: 0,
@@ -90,7 +72,7 @@ export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, 
     gid: user.gid,
     additionalGids: user.additionalGids,
     // no capabilities asked: a plain process, as Nomad's universal executor runs it; asked: Nomad's exec rules
-    caps: cmd.capabilities ? capsOf(taskCapabilities(cmd, user.uid)) : plainCaps(user.uid),
+    caps: cmd.capabilities ? capsPlan(taskCapabilities(cmd, user.uid)) : plainCaps(user.uid),
     capLast,
     noNewPrivileges: false,
     args: [lookupCommand(cmd.cmd, cmd.taskDir), ...(cmd.args ?? [])],
