@@ -104,6 +104,8 @@ export interface NativeAddon {
   recvFd(sock: number): { fd: number; name: string };
   sendFd(sock: number, fd: number, payload?: string): void;
   setWinsize(fd: number, cols: number, rows: number): void;
+  /** clears OPOST on a terminal (cfmakeraw's output half, which Node's setRawMode leaves on) */
+  clearOpost(fd: number): void;
   mkfifo(path: string, mode: number): void;
   /** a listening unix stream socket, close-on-exec */
   listenUnix(path: string): number;

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tty from 'node:tty';
 import { native } from '../native';
+import { PtyStream } from './pty-stream';
 
 export class ConsoleListener {
   readonly path: string;
@@ -37,45 +37,49 @@ export class ConsoleListener {
   }
 }
 
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += fs.writeSync(fd, data, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    }
-  }
-}
-
 /**
  * Relays the container's terminal to ours: raw mode, the window size now and on every SIGWINCH,
- * and the mode restored when the container's side closes (EIO on the master).
+ * our input to the pty with backpressure (stdin pauses while the pty is full), and the mode
+ * restored when the container's side closes (EIO on the master, the end of the PtyStream).
+ * The relay owns `master`: it is closed when the relay ends.
  */
 export function relayTerminal(master: number): Promise<void> {
+  const pty = new PtyStream(master);
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   const resize = () => {
-    if (process.stdout.isTTY) native().setWinsize(master, process.stdout.columns, process.stdout.rows);
+    const { columns, rows } = process.stdout;
+    if (process.stdout.isTTY && columns > 0 && rows > 0) pty.resize(Math.min(columns, 65535), Math.min(rows, 65535));
   };
   resize();
-  if (raw) stdin.setRawMode(true);
-  const input = (d: Buffer) => writeAll(master, d);
-  stdin.on('data', input);
-  stdin.resume();
+  if (raw) {
+    stdin.setRawMode(true);
+    // the container's pty already made its "\n" a "\r\n": ours must pass it through (cfmakeraw)
+    try {
+      native().clearOpost(0);
+    } catch {
+      // not fatal: the output gets an extra "\r" before each "\n"
+    }
+  }
+  // stdin's EOF is not the terminal's: a pty has no half-close, so the pty stays open for output
+  stdin.pipe(pty, { end: false });
   process.stdout.on('resize', resize);
-  const out = new tty.ReadStream(master);
-  out.pipe(process.stdout, { end: false });
+  pty.pipe(process.stdout, { end: false });
   return new Promise((resolve) => {
+    let finished = false;
     const done = () => {
-      stdin.off('data', input);
+      if (finished) return;
+      finished = true;
+      stdin.unpipe(pty);
       stdin.pause();
       if (raw) stdin.setRawMode(false);
       process.stdout.off('resize', resize);
-      out.destroy();
+      pty.unpipe(process.stdout);
+      pty.destroy();
       resolve();
     };
-    out.on('error', done); // EIO: the last process holding the pty's other end has gone
-    out.on('end', done);
+    pty.on('error', done); // anything but EIO, which is the end
+    pty.on('end', done);
+    pty.on('close', done);
   });
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <memory>
@@ -138,13 +139,42 @@ static Napi::Value SendFd(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// A terminal's size is two unsigned shorts: anything else is refused rather than truncated.
+static unsigned short DimArg(const Napi::CallbackInfo &info, size_t i, const char *name) {
+  double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+  if (!(v >= 0 && v <= 65535) || v != (double)(unsigned short)v)
+    ThrowArg(info.Env(), std::string("setWinsize: ") + name + ": expected an integer from 0 to 65535");
+  return (unsigned short)v;
+}
+
 static Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   struct winsize ws = {};
-  ws.ws_col = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
-  ws.ws_row = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
-  if (ioctl(FdArg(info, 0, "setWinsize"), TIOCSWINSZ, &ws) < 0) {
+  int fd = FdArg(info, 0, "setWinsize");
+  ws.ws_col = DimArg(info, 1, "cols");
+  ws.ws_row = DimArg(info, 2, "rows");
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) {
     hull_error err;
     hull_error_set(&err, errno, "", "ioctl", nullptr, "ioctl(TIOCSWINSZ)");
+    Throw(info.Env(), err);
+  }
+  return info.Env().Undefined();
+}
+
+// Clears OPOST on a terminal: what cfmakeraw does and Node's setRawMode (libuv's
+// UV_TTY_MODE_RAW) does not. A relayed pty already turned "\n" into "\r\n"; with OPOST and
+// ONLCR left on, our terminal would turn that into "\r\r\n". libuv restores the whole termios
+// it saved, OPOST included, on setRawMode(false) and at exit.
+static Napi::Value ClearOpost(const Napi::CallbackInfo &info) {
+  int fd = FdArg(info, 0, "clearOpost");
+  struct termios t;
+  int r;
+  if ((r = tcgetattr(fd, &t)) == 0) {
+    t.c_oflag &= ~(tcflag_t)OPOST;
+    do r = tcsetattr(fd, TCSANOW, &t); while (r < 0 && errno == EINTR);
+  }
+  if (r < 0) {
+    hull_error err;
+    hull_error_set(&err, errno, "", "tcsetattr", nullptr, "tcsetattr");
     Throw(info.Env(), err);
   }
   return info.Env().Undefined();
@@ -217,6 +247,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
+  exports.Set("clearOpost", Napi::Function::New(env, ClearOpost, "clearOpost"));
   return exports;
 }
 

@@ -67,6 +67,10 @@ export async function execCmd(argv: string[], g: Globals): Promise<number> {
   const file = str(p, 'process');
   const proc = file ? readProcess(file) : processFromFlags(p, rt.store.readConfig(id).process!);
   const socket = str(p, 'console-socket');
+  if (proc.terminal && !socket && bool(p, 'detach')) {
+    // nobody would hold the master: the process would get a hangup at once (runc refuses too)
+    throw new HullError('exec: --detach with a terminal needs --console-socket', { code: 'EINVALIDARG', field: 'console-socket' });
+  }
   const listener = proc.terminal && !socket ? new ConsoleListener() : undefined;
   try {
     const consoleSocket = socket ?? listener?.path;
