@@ -43,7 +43,26 @@ export class ConsoleListener {
  * restored when the container's side closes (EIO on the master, the end of the PtyStream).
  * The relay owns `master`: it is closed when the relay ends.
  */
-export function relayTerminal(master: number): Promise<void> {
+export interface Relay {
+  /** resolves when the pty's other side has closed, or after stop() */
+  done: Promise<void>;
+  /** ends the relay and restores our terminal */
+  stop(): void;
+}
+
+/**
+ * Ends a relay once the lead process has exited: what is already written to the pty drains for up
+ * to drainMs, but a background process that keeps the pty open cannot keep hull running.
+ */
+export async function finishRelay(relay: Relay | undefined, drainMs = 200): Promise<void> {
+  if (!relay) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([relay.done, new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
+  clearTimeout(timer);
+  relay.stop();
+}
+
+export function relayTerminal(master: number): Relay {
   const pty = new PtyStream(master);
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
@@ -65,9 +84,10 @@ export function relayTerminal(master: number): Promise<void> {
   stdin.pipe(pty, { end: false });
   process.stdout.on('resize', resize);
   pty.pipe(process.stdout, { end: false });
-  return new Promise((resolve) => {
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
     let finished = false;
-    const done = () => {
+    finish = () => {
       if (finished) return;
       finished = true;
       stdin.unpipe(pty);
@@ -78,8 +98,9 @@ export function relayTerminal(master: number): Promise<void> {
       pty.destroy();
       resolve();
     };
-    pty.on('error', done); // anything but EIO, which is the end
-    pty.on('end', done);
-    pty.on('close', done);
+    pty.on('error', finish); // anything but EIO, which is the end
+    pty.on('end', finish);
+    pty.on('close', finish);
   });
+  return { done, stop: () => finish() };
 }

@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import { Duplex } from 'node:stream';
 import * as tty from 'node:tty';
-import { HullError, errnoName } from '../errors';
+import { HullError } from '../errors';
 import { native } from '../native';
 
 export interface PtyStreamOptions {
@@ -78,13 +78,12 @@ export class PtyStream extends Duplex {
     this.fd = fd;
     this.reader = new tty.ReadStream(fd);
     // libuv polls a master in place (it can reopen only a slave by name) and leaves it blocking,
-    // which a write(2) to a full pty would block the event loop on: make it O_NONBLOCK through
-    // the handle that owns it (uv_stream_set_blocking)
-    const handle = (this.reader as unknown as { _handle?: { setBlocking?(b: boolean): number } })._handle;
-    const r = handle?.setBlocking?.(false);
-    if (r !== 0) {
+    // and a write(2) to a full pty would then block the event loop
+    try {
+      native().setNonblock(fd);
+    } catch (e) {
       this.reader.destroy();
-      throw new HullError(`pty: cannot make fd ${fd} non-blocking`, { code: r ? errnoName(-r) : 'EUNSUPPORTED', ...(r ? { errno: -r } : {}) });
+      throw e;
     }
     this.reader.pause();
     this.reader.on('data', (chunk: Buffer) => {

@@ -1,5 +1,6 @@
 // The exports table. Each function validates its arguments, marshals, and calls the core.
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -227,6 +228,13 @@ static Napi::Value Accept(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+static Napi::Value SetNonblock(const Napi::CallbackInfo &info) {
+  int fd = FdArg(info, 0, "setNonblock");
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) ThrowErrno(info.Env(), "fcntl", "O_NONBLOCK");
+  return info.Env().Undefined();
+}
+
 static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
   SetErrorFactory(info);
   return info.Env().Undefined();
@@ -243,6 +251,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("setNonblock", Napi::Function::New(env, SetNonblock, "setNonblock"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));

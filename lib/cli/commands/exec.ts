@@ -8,7 +8,7 @@ import { exec } from '../../container/exec';
 import { defaultRuntime } from '../../container/runtime';
 import { writePidFile } from '../../container/state-store';
 import { HullError } from '../../errors';
-import { ConsoleListener, relayTerminal } from '../../io/console';
+import { ConsoleListener, finishRelay, relayTerminal } from '../../io/console';
 import type { Process } from '../../oci/schema';
 import { validateSpec } from '../../oci/validate';
 import { exitStatusCode } from '../../signals';
@@ -88,7 +88,7 @@ export async function execCmd(argv: string[], g: Globals): Promise<number> {
     for (const s of sigs) process.on(s, forward);
     try {
       const status = exitStatusCode(await rt.sys.watchExit(pidfd));
-      await relay;
+      await finishRelay(relay);
       return status;
     } finally {
       for (const s of sigs) process.off(s, forward);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container, type ContainerOptions } from '../../container/container';
-import { ConsoleListener, relayTerminal } from '../../io/console';
+import { ConsoleListener, finishRelay, relayTerminal } from '../../io/console';
 import { create } from '../../container/create';
 import { remove } from '../../container/delete';
 import { defaultRuntime } from '../../container/runtime';
@@ -29,7 +29,7 @@ export async function runForeground(c: Container, master?: number): Promise<numb
     const relay = master === undefined ? undefined : relayTerminal(master);
     c.start();
     const status = (await c.wait()).status;
-    await relay;
+    await finishRelay(relay);
     return status;
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
