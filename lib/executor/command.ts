@@ -34,6 +34,7 @@ export const EXEC_COMMAND_FIELDS: Readonly<Record<keyof ExecCommand, true>> = Ob
   stderr: true,
   logRotation: true,
   tty: true,
+  noNewPrivileges: true,
 });
 
 function bad(field: string, why: string, code = 'EINVALIDARG'): HullError {
@@ -157,6 +158,7 @@ export function validateExecCommand(cmd: unknown, isolation: Isolation, etc = '/
     }
   }
   if (c.tty !== undefined && typeof c.tty !== 'boolean') throw bad('tty', 'must be a boolean');
+  if (c.noNewPrivileges !== undefined && typeof c.noNewPrivileges !== 'boolean') throw bad('noNewPrivileges', 'must be a boolean');
   if (c.tty) throw bad('tty', 'a task with a terminal is not supported by the executor yet', 'EUNSUPPORTED');
   return c;
 }

@@ -47,9 +47,9 @@ export function isolatedSpec(cmd: ExecCommand, id: string): Spec {
     env: cmd.env ?? [],
   });
   const proc = spec.process!;
-  // Nomad sets no rlimits and no no_new_privs for exec tasks; the agent's oom_score_adj is not inherited
+  // Nomad sets no rlimits for exec tasks; no_new_privs is on unless the task turns it off; the agent's oom_score_adj is not inherited
   delete proc.rlimits;
-  proc.noNewPrivileges = false;
+  proc.noNewPrivileges = cmd.noNewPrivileges ?? true;
   proc.oomScoreAdj = 0;
   // Nomad's exec capabilities: the default set (minus what allow/capDrop remove, plus capAdd);
   // root gets it effective, another user only what capAdd raised

@@ -76,6 +76,8 @@ export interface ExecCommand {
   logRotation?: LogRotation;
   /** not supported yet (EUNSUPPORTED): exec with a TTY is another issue */
   tty?: boolean;
+  /** no_new_privs for the task: on unless set to false, so a setuid binary cannot raise privileges */
+  noNewPrivileges?: boolean;
 }
 
 export interface ExecutorOptions {

@@ -74,7 +74,7 @@ export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, 
     // no capabilities asked: a plain process, as Nomad's universal executor runs it; asked: Nomad's exec rules
     caps: cmd.capabilities ? capsPlan(taskCapabilities(cmd, user.uid)) : plainCaps(user.uid),
     capLast,
-    noNewPrivileges: false,
+    noNewPrivileges: cmd.noNewPrivileges ?? true,
     args: [lookupCommand(cmd.cmd, cmd.taskDir), ...(cmd.args ?? [])],
     env: [...(cmd.env ?? [])],
     cwd: cmd.taskDir,

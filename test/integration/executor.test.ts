@@ -71,6 +71,17 @@ for (const mode of MODES) {
       expect(readLogs(path.join(ws.logDir, 'task.stderr'))).toBe('err\n');
     });
 
+    it('no_new_privs is on unless the task turns it off', async () => {
+      for (const [nnp, want] of [[undefined, '1'], [false, '0']] as const) {
+        const ws = suite.workspace(`nnp-${mode[0]}-${want}`);
+        const ex = await suite.start(ws, mode);
+        await ex.launch(shCmd(ws, 'grep NoNewPrivs /proc/self/status', nnp === undefined ? {} : { noNewPrivileges: nnp }));
+        await ex.wait();
+        await ex.shutdown();
+        expect(readLogs(path.join(ws.logDir, 'task.stdout'))).toBe(`NoNewPrivs:\t${want}\n`);
+      }
+    });
+
     it('death by signal N is signal N and status 128+N', async () => {
       const ws = suite.workspace(`sig-${mode[0]}`);
       const ex = await suite.start(ws, mode);

@@ -118,6 +118,7 @@ describe('ExecCommand on the wire', () => {
     stderr: path.join(dir, 'task.stderr'),
     logRotation: { maxFiles: 3, maxFileSizeMB: 0.5 },
     tty: false,
+      noNewPrivileges: false,
   });
 
   it('every field survives encode → frames → decode, whatever the chunking', () => {
