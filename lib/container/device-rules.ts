@@ -1,13 +1,14 @@
 import type { LinuxDeviceCgroup, Spec } from '../oci/schema';
 
 /**
- * runc's rules that follow the config's own: any device node may be created (the node alone
- * grants nothing), and the default devices, ptys and the devices of linux.devices may be used.
- * Without them a config that denies all (as `hull spec` writes) could not even make /dev/null.
+ * The rules that follow the config's own: any character device node may be created (the node
+ * alone grants nothing), and the default devices, ptys and the devices of linux.devices may be
+ * used. Without them a config that denies all (as `hull spec` writes) could not even make
+ * /dev/null. Unlike runc, no block device node may be made: a default task has no business with
+ * the host's disks, not even a node of one.
  */
 const DEFAULT_ALLOW: LinuxDeviceCgroup[] = [
   { allow: true, type: 'c', access: 'm' },
-  { allow: true, type: 'b', access: 'm' },
   { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
   { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' },
   { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' },
