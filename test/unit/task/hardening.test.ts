@@ -38,15 +38,16 @@ describe('default hardening', () => {
     expect(defaultSpec().process?.noNewPrivileges).toBe(true);
   });
 
-  test('devices: deny all, then only the default devices, ptys, and mknod of any node', () => {
+  test('devices: deny all, then only the default devices, ptys, and mknod of character devices', () => {
     const spec = defaultSpec();
     expect(spec.linux?.resources?.devices).toEqual([{ allow: false, access: 'rwm' }]);
     const rules = deviceRules(spec);
     expect(rules[0]).toEqual({ allow: false, access: 'rwm' });
     const allowed = rules.slice(1);
     expect(allowed.every((r) => r.allow)).toBe(true);
-    // m (mknod) for any char or block device; r and w only for the listed char devices
-    expect(allowed.filter((r) => r.major === undefined && r.minor === undefined && r.access === 'm').map((r) => r.type).sort()).toEqual(['b', 'c']);
+    // m (mknod) for any char device and no block device; r and w only for the listed char devices
+    expect(allowed.filter((r) => r.major === undefined && r.minor === undefined && r.access === 'm').map((r) => r.type).sort()).toEqual(['c']);
+    expect(allowed.some((r) => r.type === 'b' || r.type === 'a' || r.type === undefined)).toBe(false);
     const rw = allowed.filter((r) => r.access !== 'm');
     expect(rw.every((r) => r.type === 'c' && r.access === 'rwm')).toBe(true);
     expect(rw.map((r) => `${r.major}:${r.minor ?? '*'}`).sort()).toEqual(
