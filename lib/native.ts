@@ -107,6 +107,8 @@ export interface NativeAddon {
   /** clears OPOST on a terminal (cfmakeraw's output half, which Node's setRawMode leaves on) */
   clearOpost(fd: number): void;
   mkfifo(path: string, mode: number): void;
+  /** pipe2(O_CLOEXEC): [readFd, writeFd] */
+  pipe(): [number, number];
   setNonblock(fd: number): void;
   /** a listening unix stream socket, close-on-exec */
   listenUnix(path: string): number;

@@ -17,6 +17,7 @@ import type { LinuxResources } from '../cgroup';
 import { HullError } from '../errors';
 import { parseSignal } from '../signals';
 import { validateExecCommand } from './command';
+import { ClientExecSession, checkTimeout, collectSession, validateExecRequest, type ExecLink } from './exec';
 import { isExecutorProcess, procAlive, procCmdline, procStartTime } from './proc';
 import {
   EXECUTOR_MARKER,
@@ -35,8 +36,13 @@ import type { ExecutorConfig } from './server';
 import type {
   ExecCommand,
   ExecExit,
+  ExecOnceRequest,
+  ExecOnceResult,
+  ExecRequest,
+  ExecSession,
   Executor,
   ExecutorOptions,
+  ExecutorDiagnostics,
   ExecutorVersion,
   Isolation,
   LaunchResult,
@@ -45,6 +51,14 @@ import type {
   TaskRecord,
   TaskResourceUsage,
 } from './types';
+
+/**
+ * Node flags of the executor process: one per task, so its footprint matters more than its
+ * allocation throughput. A young generation capped at 1 MiB per semi-space (V8 grows it to 16 MiB
+ * under allocation, and never gives it back) keeps a busy executor's RSS flat: execs allocate
+ * little that lives, and a scavenge of 1 MiB is short.
+ */
+export const EXECUTOR_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** The longest unix socket path (sun_path is 108 bytes with the NUL). */
 const SUN_PATH_MAX = 107;
@@ -201,6 +215,10 @@ class ExecutorClient implements Executor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, AsyncQueue<TaskResourceUsage>>();
+  private readonly execs = new Map<number, ClientExecSession>();
+  /** exec streams whose consumer is full: the socket is paused while any is */
+  private readonly pausedBy = new Set<number>();
+  private readonly link: ExecLink;
   private exit: ExecExit | undefined;
   private waitPromise: Promise<ExecExit> | undefined;
   private shutdownPromise: Promise<void> | undefined;
@@ -222,6 +240,32 @@ class ExecutorClient implements Executor {
   ) {
     this.sock = conn.sock;
     this.decoder = conn.decoder;
+    this.link = {
+      send: (frame) => this.sock.writable && this.sock.write(frame),
+      onDrain: (cb) => {
+        if (!this.sock.writableNeedDrain || !this.sock.writable) cb();
+        else {
+          // the socket may close instead of draining: never leave a writer waiting
+          const done = (): void => {
+            this.sock.off('drain', done);
+            this.sock.off('close', done);
+            cb();
+          };
+          this.sock.on('drain', done);
+          this.sock.on('close', done);
+        }
+      },
+      pause: (id) => {
+        this.pausedBy.add(id);
+        this.sock.pause();
+      },
+      resume: (id) => {
+        if (this.pausedBy.delete(id) && this.pausedBy.size === 0) this.sock.resume();
+      },
+      signal: async (id, sig) => {
+        await this.request('execSignal', { stream: id, signal: sig });
+      },
+    };
     this.sock.on('data', (chunk: Buffer) => this.onData(chunk));
     this.sock.on('error', () => undefined); // 'close' follows
     this.sock.on('close', () => void this.onClose());
@@ -252,6 +296,12 @@ class ExecutorClient implements Executor {
   }
 
   private onFrame(f: Frame): void {
+    const ex = this.execs.get(f.id);
+    if (ex) {
+      ex.onFrame(f);
+      if (ex.done) this.dropExec(f.id);
+      return;
+    }
     const stream = this.streams.get(f.id);
     if (stream) {
       if (f.type === FrameType.StreamData) stream.push(decodeJson<TaskResourceUsage>(f));
@@ -289,6 +339,10 @@ class ExecutorClient implements Executor {
       this.pending.clear();
       for (const s of this.streams.values()) s.end(err);
       this.streams.clear();
+      for (const id of [...this.execs.keys()]) {
+        this.execs.get(id)?.fail(err);
+        this.dropExec(id);
+      }
     })();
     return this.lost;
   }
@@ -303,7 +357,7 @@ class ExecutorClient implements Executor {
   }
 
   private send(frame: Buffer): void {
-    this.sock.write(frame);
+    if (this.sock.writable) this.sock.write(frame);
   }
 
   private request(method: string, params?: unknown): Promise<unknown> {
@@ -387,6 +441,10 @@ class ExecutorClient implements Executor {
     await this.request('updateResources', { resources: limits });
   }
 
+  async diagnostics(opts: { gc?: boolean } = {}): Promise<ExecutorDiagnostics> {
+    return (await this.request('diagnostics', { gc: opts.gc === true })) as ExecutorDiagnostics;
+  }
+
   async version(): Promise<ExecutorVersion> {
     return (await this.request('version')) as ExecutorVersion;
   }
@@ -416,6 +474,49 @@ class ExecutorClient implements Executor {
         };
       },
     };
+  }
+
+  private dropExec(id: number): void {
+    this.execs.delete(id);
+    this.link.resume(id);
+  }
+
+  async exec(req: ExecRequest): Promise<ExecSession> {
+    return this.openExec(req, undefined);
+  }
+
+  private openExec(req: ExecRequest, timeoutMs: number | undefined): Promise<ClientExecSession> {
+    try {
+      validateExecRequest(req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    const session = new ClientExecSession(id, req.tty === true, this.link);
+    // registered before the request goes out: its first frames may follow the answer in one chunk
+    this.execs.set(id, session);
+    this.send(encodeJson(FrameType.Request, id, { method: 'exec', params: { request: req, ...(timeoutMs !== undefined ? { timeoutMs } : {}) } }));
+    return session.started.then(
+      () => session,
+      (e: unknown) => {
+        this.dropExec(id);
+        throw e;
+      },
+    );
+  }
+
+  async execOnce(req: ExecOnceRequest): Promise<ExecOnceResult> {
+    const { timeoutMs, stdin, ...rest } = req;
+    const timeout = checkTimeout(timeoutMs);
+    if (stdin !== undefined && typeof stdin !== 'string' && !Buffer.isBuffer(stdin)) {
+      throw new HullError('invalid exec request: stdin: must be a string or a Buffer', { code: 'EINVALIDARG', field: 'stdin' });
+    }
+    // the executor enforces the timeout itself (SIGKILL to the process group), so a slow or busy
+    // agent cannot stretch it, and the result is an ordinary StreamExit with timedOut
+    const session = await this.openExec(rest, timeout);
+    const { stdout, stderr, result } = await collectSession(session, stdin);
+    return { stdout, stderr, exitCode: result.exitCode, signal: result.signal, status: result.status, timedOut: result.timedOut === true };
   }
 
   disconnect(): void {
@@ -489,7 +590,7 @@ export async function startExecutor(opts: ExecutorOptions): Promise<Executor> {
   };
   const configPath = configPathOf(stateDir);
   fs.writeFileSync(configPath, JSON.stringify(cfg), { mode: 0o600 });
-  const child = spawn(process.execPath, [entry, EXECUTOR_MARKER, configPath], {
+  const child = spawn(process.execPath, [...EXECUTOR_NODE_FLAGS, entry, EXECUTOR_MARKER, configPath], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     cwd: '/',

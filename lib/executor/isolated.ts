@@ -15,8 +15,10 @@ import { resolveUser, taskCapabilities } from './command';
 import { hostRootSpec } from './host-spec';
 import type { TaskOutput } from './output';
 import { procStartTime } from './proc';
-import type { LaunchContext, RunningTask } from './task';
-import type { ExecCommand, ExecDevice } from './types';
+import { exec as containerExec } from '../container/exec';
+import type { Process } from '../oci/schema';
+import type { ExecIo, ExecSpawned, LaunchContext, RunningTask } from './task';
+import type { ExecCommand, ExecDevice, ExecRequest } from './types';
 
 function devNumbers(rdev: number): { major: number; minor: number } {
   const hi = Math.floor(rdev / 2 ** 32);
@@ -73,6 +75,23 @@ export function isolatedSpec(cmd: ExecCommand, id: string): Spec {
   return spec;
 }
 
+/**
+ * The exec'd process: the task's own process config (user, capabilities, no_new_privs, rlimits,
+ * env, cwd), with what the request overrides. Another user gets the capabilities the task's
+ * rules give that user.
+ */
+export function execProcess(cmd: ExecCommand, base: Process, req: ExecRequest, terminal: boolean): Process {
+  const p: Process = { ...base, terminal, args: [req.cmd, ...(req.args ?? [])] };
+  if (req.env !== undefined) p.env = [...req.env];
+  if (req.cwd !== undefined) p.cwd = req.cwd;
+  if (req.user !== undefined) {
+    const u = resolveUser(req.user);
+    p.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids };
+    p.capabilities = taskCapabilities(cmd, u.uid);
+  }
+  return p;
+}
+
 /** The container runtime with its state under the executor's directory, and the init's death tied to ours. */
 function runtimeFor(root: string): Runtime {
   const rt = defaultRuntime(root);
@@ -85,7 +104,8 @@ export async function launchIsolated(cmd: ExecCommand, ctx: LaunchContext, outpu
   fs.rmSync(bundle, { recursive: true, force: true });
   fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true, mode: 0o711 });
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(isolatedSpec(cmd, ctx.id)));
+  const spec = isolatedSpec(cmd, ctx.id);
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
   const stdin = fs.openSync('/dev/null', 'r');
   let c: Container | undefined;
   try {
@@ -99,6 +119,8 @@ export async function launchIsolated(cmd: ExecCommand, ctx: LaunchContext, outpu
     fs.closeSync(stdin);
   }
   const container = c;
+  const rt = runtimeFor(root);
+  const baseProcess = spec.process!;
   const exited = container.wait();
   let destroyed: Promise<void> | undefined;
   return {
@@ -109,6 +131,14 @@ export async function launchIsolated(cmd: ExecCommand, ctx: LaunchContext, outpu
     exited,
     signal(sig) {
       container.kill(sig);
+    },
+    exec(req: ExecRequest, io: ExecIo): Promise<ExecSpawned> {
+      return containerExec(rt, ctx.id, {
+        process: execProcess(cmd, baseProcess, req, io.consoleSocket !== undefined),
+        ...(io.stdio ? { stdio: io.stdio } : {}),
+        ...(io.consoleSocket ? { consoleSocket: io.consoleSocket } : {}),
+        ...(io.hold ? { hold: true } : {}),
+      });
     },
     destroy() {
       destroyed ??= (async () => {

@@ -29,11 +29,11 @@ export enum FrameType {
   Error = 4,
   /** stream `id` data; channel says which (0 JSON, 1 stdin, 2 stdout, 3 stderr) */
   StreamData = 5,
-  /** stream `id` (channel) ends; from the agent, a cancel */
+  /** stream `id` (channel) ends: stdout/stderr from the executor; stdin (ch 1) from the agent, or a cancel (ch 0) */
   StreamClose = 6,
-  /** exec stream `id`: terminal size {cols, rows} (reserved for exec) */
+  /** agent → executor, exec stream `id`: the terminal size {cols, rows} */
   StreamResize = 7,
-  /** exec stream `id`: the process exited {exitCode, signal, status} (reserved for exec) */
+  /** executor → agent, exec stream `id`: the process exited {exitCode, signal, status, timedOut?}; the last frame */
   StreamExit = 8,
 }
 

@@ -31,9 +31,10 @@ import {
   type Hello,
   type RequestMessage,
 } from './protocol';
+import type { ServerExec } from './exec-server';
 import type { TickScheduler } from './scheduler';
 import type { LaunchContext, RunningTask } from './task';
-import type { ExecCommand, ExecExit, Isolation, TaskRecord, TaskResourceUsage } from './types';
+import type { ExecCommand, ExecExit, ExecutorDiagnostics, Isolation, TaskRecord, TaskResourceUsage } from './types';
 
 /** `<stateDir>/executor.json`, written by the agent before it starts the executor. */
 export interface ExecutorConfig {
@@ -75,6 +76,11 @@ interface Conn {
   sock: net.Socket;
   hello: boolean;
   streams: Map<number, TickScheduler>;
+  execs: Map<number, ServerExec>;
+  /** the last write returned false and 'drain' has not come: exec output is paused */
+  congested: boolean;
+  /** exec streams whose process's stdin is full: the connection is not read while any is */
+  inputBlocked: Set<number>;
 }
 
 export class ExecutorServer {
@@ -114,7 +120,11 @@ export class ExecutorServer {
   // ---- connections ----
 
   private accept(sock: net.Socket): void {
-    const conn: Conn = { sock, hello: false, streams: new Map() };
+    const conn: Conn = { sock, hello: false, streams: new Map(), execs: new Map(), congested: false, inputBlocked: new Set() };
+    sock.on('drain', () => {
+      conn.congested = false;
+      for (const e of conn.execs.values()) e.resumeOutput();
+    });
     this.conns.add(conn);
     const decoder = new FrameDecoder();
     sock.on('data', (chunk: Buffer) => {
@@ -133,17 +143,27 @@ export class ExecutorServer {
     sock.on('close', () => {
       for (const s of conn.streams.values()) s.stop();
       conn.streams.clear();
+      // nobody is left to see these processes: they are killed (and reaped)
+      for (const e of conn.execs.values()) e.abort();
+      if (conn.execs.size) this.log.log('info', 'connection closed: its exec processes were killed', { count: conn.execs.size });
+      conn.execs.clear();
       this.conns.delete(conn);
       this.log.log('debug', 'connection closed');
     });
   }
 
-  private send(conn: Conn, frame: Buffer, cb?: () => void): void {
+  /** false when the socket is congested (exec output then pauses until 'drain') */
+  private send(conn: Conn, frame: Buffer, cb?: () => void): boolean {
     if (conn.sock.destroyed || !conn.sock.writable) {
       cb?.();
-      return;
+      return true;
     }
-    conn.sock.write(frame, cb ? () => cb() : undefined);
+    const ok = conn.sock.write(frame, cb ? () => cb() : undefined);
+    if (!ok && !conn.congested) {
+      conn.congested = true;
+      for (const e of conn.execs.values()) e.pauseOutput();
+    }
+    return ok;
   }
 
   private reply(conn: Conn, id: number, result: unknown): void {
@@ -171,7 +191,23 @@ export class ExecutorServer {
         this.dispatch(conn, f.id, req).catch((e: unknown) => this.fail(conn, f.id, e));
         return;
       }
+      case FrameType.StreamData:
+      case FrameType.StreamResize:
       case FrameType.StreamClose: {
+        const ex = conn.execs.get(f.id);
+        if (ex) {
+          try {
+            ex.onFrame(f);
+          } catch (e) {
+            this.fail(conn, f.id, e);
+          }
+          return;
+        }
+        if (f.type !== FrameType.StreamClose) {
+          // data for a stream that has ended (or never was): dropped, as a closed pipe drops it
+          this.log.log('debug', 'frame for no open stream', { type: f.type, stream: f.id });
+          return;
+        }
         const s = conn.streams.get(f.id);
         if (s) {
           s.stop();
@@ -181,7 +217,6 @@ export class ExecutorServer {
         return;
       }
       default:
-        // StreamData / StreamResize are for exec streams, which this version does not serve
         this.fail(conn, f.id, new HullError(`frame type ${f.type} is not served by this executor`, { code: 'EPROTO' }));
     }
   }
@@ -235,6 +270,20 @@ export class ExecutorServer {
       case 'stats':
         await this.openStats(conn, id, p.intervalMs);
         return;
+      case 'exec':
+        await this.openExec(conn, id, p.request, p.timeoutMs);
+        return;
+      case 'diagnostics':
+        this.reply(conn, id, this.diagnostics(p.gc === true));
+        return;
+      case 'execSignal': {
+        const ex = conn.execs.get(Number(p.stream));
+        const n = parseSignal(p.signal as string | number);
+        if (!ex) throw new HullError(`no exec stream ${String(p.stream)} on this connection`, { code: 'ESRCH' });
+        ex.signal(n);
+        this.reply(conn, id, null);
+        return;
+      }
       default:
         throw new HullError(`unknown method \`${req.method}\``, { code: 'EINVALIDARG' });
     }
@@ -361,6 +410,7 @@ export class ExecutorServer {
 
   private async doShutdown(sig: number, grace: number): Promise<ExecExit | null> {
     for (const c of this.conns) for (const s of c.streams.values()) s.stop();
+    for (const c of this.conns) for (const e of c.execs.values()) e.kill();
     const task = this.task;
     if (!task) return null;
     this.log.log('info', 'shutdown', { signal: sig, gracePeriodMs: grace });
@@ -409,6 +459,67 @@ export class ExecutorServer {
     }
     this.log.log('info', 'executor exits', { code });
     process.exit(code);
+  }
+
+  /** The executor's own footprint; `gc` runs a full garbage collection first (a settle, for leak checks). */
+  private diagnostics(gc: boolean): ExecutorDiagnostics {
+    if (gc) {
+      const v8 = require('node:v8') as typeof import('node:v8');
+      const vm = require('node:vm') as typeof import('node:vm');
+      v8.setFlagsFromString('--expose-gc');
+      (vm.runInNewContext('gc') as () => void)();
+    }
+    const mem = process.memoryUsage();
+    let fds = -1;
+    try {
+      fds = fs.readdirSync('/proc/self/fd').length - 1; // minus the directory's own fd
+    } catch {
+      // no /proc
+    }
+    let execs = 0;
+    for (const c of this.conns) execs += c.execs.size;
+    return { rss: mem.rss, heapUsed: mem.heapUsed, fds, connections: this.conns.size, execs };
+  }
+
+  // ---- exec ----
+
+  private async openExec(conn: Conn, id: number, request: unknown, timeoutMs: unknown): Promise<void> {
+    const { validateExecRequest, checkTimeout } = require('./exec') as typeof import('./exec');
+    const { ServerExec } = require('./exec-server') as typeof import('./exec-server');
+    const task = this.requireTask();
+    if (this.exit) throw new HullError('cannot exec: the task has exited', { code: 'ESTATE' });
+    if (this.shutdownPromise) throw new HullError('cannot exec: the executor is shutting down', { code: 'ESTATE' });
+    if (conn.execs.has(id) || conn.streams.has(id)) throw new HullError(`stream id ${id} is in use`, { code: 'EPROTO' });
+    const req = validateExecRequest(request);
+    const timeout = checkTimeout(timeoutMs);
+    const ex = new ServerExec(id, task, req, timeout, {
+      send: (frame) => this.send(conn, frame),
+      get congested() {
+        return conn.congested;
+      },
+      blockInput: (sid, blocked) => {
+        if (blocked) {
+          conn.inputBlocked.add(sid);
+          conn.sock.pause();
+        } else if (conn.inputBlocked.delete(sid) && conn.inputBlocked.size === 0) {
+          conn.sock.resume();
+        }
+      },
+      finished: (sid) => {
+        conn.execs.delete(sid);
+        this.log.log('debug', 'exec stream closed', { stream: sid });
+      },
+      log: (l, m, f) => this.log.log(l, m, f),
+    });
+    const pid = await ex.start();
+    if (conn.sock.destroyed || this.shutdownPromise) {
+      ex.abort();
+      throw new HullError('the connection closed while the exec started', { code: 'ECONNRESET' });
+    }
+    conn.execs.set(id, ex);
+    this.log.log('info', 'exec started', { stream: id, pid, cmd: req.cmd, tty: req.tty === true });
+    this.reply(conn, id, { pid });
+    ex.begin();
   }
 
   // ---- stats ----

@@ -2,6 +2,7 @@
  * The executor's public types: what the agent sends (ExecCommand), what it gets back (ExecExit,
  * TaskResourceUsage), and what it keeps to find the executor again (ReattachConfig).
  */
+import type { Readable, Writable } from 'node:stream';
 import type { CgroupStats, LinuxResources } from '../cgroup';
 import type { TaskVolume } from '../task/volumes';
 
@@ -129,6 +130,18 @@ export interface ExecutorVersion {
   protocol: number;
 }
 
+/** The executor process's own footprint (`diagnostics`). */
+export interface ExecutorDiagnostics {
+  /** bytes, process.memoryUsage() */
+  rss: number;
+  heapUsed: number;
+  /** open fds of the executor process */
+  fds: number;
+  connections: number;
+  /** exec streams open over every connection */
+  execs: number;
+}
+
 /** What the agent saves to find the executor again after it restarts. */
 export interface ReattachConfig {
   protocol: number;
@@ -154,6 +167,73 @@ export interface TaskRecord {
   containerRoot?: string;
 }
 
+/**
+ * A process to run in the task (`executor.exec`), Nomad's ExecTaskStreaming. Every field absent
+ * takes the task's own: its user (and so its capabilities), environment and working directory.
+ */
+export interface ExecRequest {
+  /** the program: a path, or a name looked up as the task's command is (universal) or in the task's PATH (isolated) */
+  cmd: string;
+  args?: string[];
+  /** the complete environment as `KEY=value`; default: the task's */
+  env?: string[];
+  /** default: the task directory (universal) or the container's cwd, `/task` (isolated) */
+  cwd?: string;
+  /** default: the task's user; capabilities follow the task's rules for this user */
+  user?: ExecUser;
+  /** a terminal: stderr is merged into stdout (CRLF line endings), resize() works */
+  tty?: boolean;
+  /** the terminal's size before the process starts; default 80×24 */
+  cols?: number;
+  rows?: number;
+}
+
+export interface ExecOnceRequest extends ExecRequest {
+  /** SIGKILL to the process (its process group) after this long; the result says `timedOut` */
+  timeoutMs?: number;
+  /** written to the process's stdin, which is then closed (default: closed at once) */
+  stdin?: string | Buffer;
+}
+
+/** How an exec'd process ended. */
+export interface ExecResult {
+  /** null when killed by a signal */
+  exitCode: number | null;
+  signal: number | null;
+  /** the exit code, or 128+N for signal N */
+  status: number;
+  /** killed because its timeoutMs (execOnce) ran out */
+  timedOut?: boolean;
+}
+
+export interface ExecOnceResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number | null;
+  signal: number | null;
+  status: number;
+  /** the timeout killed it (SIGKILL): signal 9, status 137 */
+  timedOut: boolean;
+}
+
+/** A running exec'd process, as streams. */
+export interface ExecSession {
+  /** its pid, as the host sees it */
+  readonly pid: number;
+  readonly tty: boolean;
+  /** to the process; end() closes its stdin (with a tty: a ^D, the terminal's EOF) */
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** with a tty, stderr is merged into stdout and this ends empty */
+  readonly stderr: Readable;
+  /** the terminal's size (TIOCSWINSZ); without a tty: an EINVALIDARG error naming it */
+  resize(cols: number, rows: number): void;
+  /** to the exec'd process only; an unknown signal name is an error */
+  signal(sig: string | number): Promise<void>;
+  /** the lead process's end; with a tty, a background child keeping the terminal open does not delay it */
+  readonly exited: Promise<ExecResult>;
+}
+
 export interface Executor {
   readonly pid: number;
   readonly isolation: Isolation;
@@ -165,6 +245,12 @@ export interface Executor {
   updateResources(limits: LinuxResources): Promise<void>;
   version(): Promise<ExecutorVersion>;
   stats(opts?: { intervalMs?: number }): AsyncIterable<TaskResourceUsage>;
+  /** a process in the running task, streamed (docs/executor-protocol.md, "Exec") */
+  exec(req: ExecRequest): Promise<ExecSession>;
+  /** a process in the running task, its output collected; a timeout kills it and resolves with timedOut */
+  execOnce(req: ExecOnceRequest): Promise<ExecOnceResult>;
+  /** the executor's footprint; `gc: true` runs a full garbage collection first (for leak checks) */
+  diagnostics(opts?: { gc?: boolean }): Promise<ExecutorDiagnostics>;
   /** closes this connection; the executor and its task go on */
   disconnect(): void;
 }

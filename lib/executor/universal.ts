@@ -13,8 +13,8 @@ import { native, type NativePlan } from '../native';
 import { resolveUser, taskCapabilities } from './command';
 import { openTaskOutput, type TaskOutput } from './output';
 import { procStartTime } from './proc';
-import type { LaunchContext, RunningTask } from './task';
-import type { ExecCommand } from './types';
+import type { ExecIo, ExecSpawned, LaunchContext, RunningTask } from './task';
+import type { ExecCommand, ExecRequest } from './types';
 
 function executable(p: string): boolean {
   try {
@@ -84,6 +84,32 @@ export function universalPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, 
   };
 }
 
+/**
+ * An exec'd process in a universal task: a plain process like the task's own (its cgroups, its
+ * network namespace, its user with exactly its groups, its capability rules), spawned by the
+ * native core with no rootfs. With a tty, the native child itself opens /dev/ptmx (the host's
+ * devpts, there being no rootfs), makes the pty its controlling terminal and sends the master
+ * back on a console socket, exactly as for a container. node-pty is deliberately NOT used here:
+ * it ignores a uid given without a gid, keeps the executor's supplementary groups (no
+ * setgroups), leaks non-CLOEXEC fds into the child and reports exec failures only as text on the
+ * terminal (docs/node-stack §7, pitfalls 9-13); hull's child sets groups exactly, closes every
+ * other fd, and reports a failed exec as an error. node-pty stays the benchmark's reference.
+ */
+export function universalExecPlan(cmd: ExecCommand, cg: { procsFiles(): string[] }, req: ExecRequest, io: ExecIo): NativePlan {
+  const merged: ExecCommand = {
+    ...cmd,
+    cmd: req.cmd,
+    args: req.args ?? [],
+    env: req.env ?? cmd.env ?? [],
+    ...(req.user !== undefined ? { user: req.user } : {}),
+  };
+  const plan = universalPlan(merged, cg, io.stdio ?? [-1, -1, -1]);
+  plan.cwd = req.cwd ?? cmd.taskDir;
+  if (io.consoleSocket) plan.consoleSocket = io.consoleSocket;
+  if (io.hold) plan.hold = true;
+  return plan;
+}
+
 export async function launchUniversal(cmd: ExecCommand, ctx: LaunchContext, outputs: [TaskOutput, TaskOutput]): Promise<RunningTask> {
   const cg: CgroupManager = createCgroupManager({ id: ctx.id });
   cg.create();
@@ -109,6 +135,9 @@ export async function launchUniversal(cmd: ExecCommand, ctx: LaunchContext, outp
       signal(sig) {
         if (released) return; // reaped: the pid may be someone else's now
         native().pidfdSignal(pidfd, sig);
+      },
+      exec(req: ExecRequest, io: ExecIo): Promise<ExecSpawned> {
+        return native().spawn(universalExecPlan(cmd, cg, req, io));
       },
       async destroy() {
         await cg.destroy();

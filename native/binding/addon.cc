@@ -235,6 +235,17 @@ static Napi::Value SetNonblock(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// A pipe for an exec'd process's stdio: both ends close-on-exec (the native child dup2s the one it
+// gets onto 0..2, which clears the flag there); the caller wraps its end in a net.Socket.
+static Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) ThrowErrno(info.Env(), "pipe2", "pipe");
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  out.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return out;
+}
+
 static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
   SetErrorFactory(info);
   return info.Env().Undefined();
@@ -254,6 +265,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNonblock", Napi::Function::New(env, SetNonblock, "setNonblock"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("clearOpost", Napi::Function::New(env, ClearOpost, "clearOpost"));
