@@ -10,10 +10,13 @@ import { kill } from './kill';
 import { defaultRuntime, type Runtime } from './runtime';
 import { start } from './start';
 import { state, type OciState } from './state';
+import type { ContainerRecord } from './state-store';
 
 export interface ContainerExit extends ExitStatus {
   /** the shell's view: the exit code, or 128+N for death by signal N */
   status: number;
+  /** the kernel OOM-killed a process of the container (its cgroup's oom_kill count) */
+  oomKilled: boolean;
 }
 
 export interface ContainerOptions extends CreateOptions {
@@ -31,9 +34,10 @@ export class Container {
     readonly pid: number,
     pidfd: number,
     private readonly rt: Runtime,
+    private readonly record: ContainerRecord,
   ) {
     this.pidfd = pidfd;
-    this.exit = rt.sys.watchExit(pidfd).then((s) => ({ ...s, status: exitStatusCode(s) }));
+    this.exit = rt.sys.watchExit(pidfd).then((s) => ({ ...s, status: exitStatusCode(s), oomKilled: this.oomKilled() }));
     // a waiter may never come: the rejection is handled where wait() is called
     this.exit.catch(() => undefined);
   }
@@ -42,7 +46,16 @@ export class Container {
   static async create(opts: ContainerOptions): Promise<Container> {
     const rt = opts.runtime ?? defaultRuntime(opts.root);
     const { record, pidfd } = await create(rt, opts);
-    return new Container(record.id, record.pid, pidfd, rt);
+    return new Container(record.id, record.pid, pidfd, rt, record);
+  }
+
+  /** Read when the init has exited, before delete removes the cgroup that counts OOM kills. */
+  private oomKilled(): boolean {
+    try {
+      return this.rt.cgroups(this.id, this.record.cgroupsPath, this.record.cgroupPaths).oomKillCount() > 0;
+    } catch {
+      return false; // the cgroup is gone already: a delete raced the exit
+    }
   }
 
   start(): void {

@@ -183,13 +183,22 @@ describe('delete', () => {
 });
 
 describe('Container', () => {
+  it('reports an OOM kill that the container\'s cgroup counted', async () => {
+    const c = await Container.create({ id: 'c1', bundle: bundle(), runtime: rt });
+    c.start();
+    cgroups.get('c1')!.oomKills = 1;
+    sys.exit(c.pid, { exitCode: null, signal: 9, coreDumped: false });
+    await expect(c.wait()).resolves.toMatchObject({ status: 137, oomKilled: true });
+    await c.delete();
+  });
+
   it('gives every waiter the same result, with 128+N for a signal', async () => {
     const c = await Container.create({ id: 'c1', bundle: bundle(), runtime: rt });
     c.start();
     const a = c.wait();
     c.kill('KILL');
     const b = c.wait();
-    await expect(a).resolves.toMatchObject({ signal: 9, exitCode: null, status: 137 });
+    await expect(a).resolves.toMatchObject({ signal: 9, exitCode: null, status: 137, oomKilled: false });
     await expect(b).resolves.toMatchObject({ status: 137 });
     await c.delete();
     expect(sys.calls.filter((x) => x.name === 'close').length).toBeGreaterThan(0);
