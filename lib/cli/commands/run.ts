@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container, type ContainerOptions } from '../../container/container';
-import { ConsoleListener, finishRelay, relayTerminal } from '../../io/console';
 import { create } from '../../container/create';
 import { remove } from '../../container/delete';
 import { defaultRuntime } from '../../container/runtime';
 import { start } from '../../container/start';
 import { bool, needId, parseArgs, str } from '../args';
 import type { Globals } from '../main';
+
+// the terminal code is loaded only for a run that has a terminal: most runs have none
+const io = (): typeof import('../../io/console') => require('../../io/console');
 import { CREATE_FLAGS, preserveFds } from './lifecycle';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -26,10 +28,10 @@ export async function runForeground(c: Container, master?: number): Promise<numb
   };
   for (const sig of FORWARDED) process.on(sig, forward);
   try {
-    const relay = master === undefined ? undefined : relayTerminal(master);
+    const relay = master === undefined ? undefined : io().relayTerminal(master);
     c.start();
     const status = (await c.wait()).status;
-    await finishRelay(relay);
+    await io().finishRelay(relay);
     return status;
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
@@ -51,7 +53,7 @@ function wantsTerminal(bundle: string): boolean {
  */
 export async function runWithTerminal(opts: ContainerOptions): Promise<number> {
   if (opts.consoleSocket || !wantsTerminal(opts.bundle)) return runForeground(await Container.create(opts));
-  const listener = new ConsoleListener();
+  const listener = new (io().ConsoleListener)();
   try {
     const c = await Container.create({ ...opts, consoleSocket: listener.path });
     return await runForeground(c, listener.receive().fd);
