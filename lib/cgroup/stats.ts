@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { HullError } from '../errors';
-import { cgroupIoError, isErrno } from './files';
+import { cgroupIoError, isErrno, readCgroupFile } from './files';
 
 export interface MemoryStats {
   /** bytes charged to the cgroup (v1 memory.usage_in_bytes, v2 memory.current) */
@@ -346,4 +346,81 @@ export function at(a: Float64Array, i: number): number {
 export function put<T extends object>(obj: T, key: { [K in keyof T]: T[K] extends number | undefined ? K : never }[keyof T], v: number, bit: number): number {
   (obj as Record<PropertyKey, unknown>)[key] = Number.isNaN(v) ? undefined : v;
   return Number.isNaN(v) ? 0 : bit;
+}
+
+// ---- memory: what both versions read, stored alike ----
+
+/**
+ * What a memory sampler read, NaN for what the host has no file or key for. The versions read
+ * different files (v1 memory.usage_in_bytes and total_rss, v2 memory.current and anon, ...) into
+ * these same fields, and store them alike with putMemory().
+ */
+export interface MemoryReading {
+  usage: number;
+  maxUsage: number;
+  rss: number;
+  cache: number;
+  swap: number;
+  kernelUsage: number;
+  mappedFile: number;
+  pgfault: number;
+  pgmajfault: number;
+  oomKills: number;
+}
+
+/** A reading with nothing measured yet: a sampler keeps one and refills it at each tick. */
+export function memoryReading(): MemoryReading {
+  return { usage: NaN, maxUsage: NaN, rss: NaN, cache: NaN, swap: NaN, kernelUsage: NaN, mappedFile: NaN, pgfault: NaN, pgmajfault: NaN, oomKills: NaN };
+}
+
+const MEMORY_BITS = {
+  usage: measuredBit('memory.usage'),
+  maxUsage: measuredBit('memory.maxUsage'),
+  rss: measuredBit('memory.rss'),
+  cache: measuredBit('memory.cache'),
+  swap: measuredBit('memory.swap'),
+  kernel: measuredBit('memory.kernelUsage'),
+  mapped: measuredBit('memory.mappedFile'),
+  pgfault: measuredBit('memory.pgfault'),
+  pgmajfault: measuredBit('memory.pgmajfault'),
+  oom: measuredBit('oomKills'),
+};
+
+/**
+ * Stores a memory reading into a sample; returns the measuredBit()s of what was measured. usage and
+ * oomKills are required fields of a sample: 0 when not measured. The others stay undefined then.
+ */
+export function putMemory(s: CgroupStats, r: MemoryReading): number {
+  const m = s.memory;
+  const B = MEMORY_BITS;
+  m.usage = Number.isNaN(r.usage) ? 0 : r.usage;
+  s.oomKills = Number.isNaN(r.oomKills) ? 0 : r.oomKills;
+  return (
+    bitIf(r.usage, B.usage) |
+    bitIf(r.oomKills, B.oom) |
+    put(m, 'maxUsage', r.maxUsage, B.maxUsage) |
+    put(m, 'rss', r.rss, B.rss) |
+    put(m, 'cache', r.cache, B.cache) |
+    put(m, 'swap', r.swap, B.swap) |
+    put(m, 'kernelUsage', r.kernelUsage, B.kernel) |
+    put(m, 'mappedFile', r.mappedFile, B.mapped) |
+    put(m, 'pgfault', r.pgfault, B.pgfault) |
+    put(m, 'pgmajfault', r.pgmajfault, B.pgmajfault)
+  );
+}
+
+/**
+ * linux.resources.memory.checkBeforeUpdate: refuses a limit below what the cgroup uses now, read
+ * from `usageFile` (v1 memory.usage_in_bytes, v2 memory.current). No limit, or -1, checks nothing.
+ */
+export function checkLimitAboveUsage(dir: string, usageFile: string, limit: number | undefined): void {
+  if (!limit || limit < 0) return;
+  const usage = parseSingleValue(readCgroupFile(dir, usageFile));
+  if (limit < usage) {
+    throw new HullError(`linux.resources.memory.limit: ${limit} is below the current usage ${usage} of \`${dir}\``, {
+      code: 'EBUSY',
+      path: dir,
+      field: 'linux.resources.memory.limit',
+    });
+  }
 }

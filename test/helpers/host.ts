@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { detectHierarchies } from '../../lib/cgroup';
+import { statusFields } from './parse';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 export const REPO = path.resolve(__dirname, '../..');
@@ -175,6 +176,51 @@ export function catchesSignal(pid: number, signal: number): boolean {
   return !!m && ((BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) & 1n) === 1n;
 }
 
+/** Fields 3.. of /proc/<pid>/stat, after the command name: [state, ppid, pgrp, session, tty_nr, ...]. */
+export function statFields(pid: number): string[] {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The `Key:\tvalue` fields of /proc/<pid>/status. */
+export function procStatus(pid: number): Record<string, string> {
+  return statusFields(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+}
+
+/** The children of `pid`, zombies included (what a process that never reaps would leave), in /proc order. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdir('/proc')) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Number(statFields(Number(e.name))[1]) === pid) out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Waits for `pid` to run `args`. As with runc, `start` returns once the init has taken the go from
+ * exec.fifo, and an exec once its process is made: each a moment before the process's execve.
+ */
+export async function waitForExec(pid: number, args: string[], ms = 5000): Promise<void> {
+  const want = `${args.join('\0')}\0`;
+  await waitFor(`pid ${pid} to exec ${args.join(' ')}`, () => read(`/proc/${pid}/cmdline`) === want, ms);
+}
+
+/** SIGKILLs each pid that is still there: cleanup of processes a test started outside any container. */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 export function alive(pid: number): boolean {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return false;
@@ -226,13 +272,14 @@ export interface HullResult {
  * pipes: a created or detached container's init inherits them, and a pipe it holds open would
  * keep spawnSync waiting for EOF until the container exits.
  */
-export function hull(root: string, args: string[], opts: { timeout?: number; globals?: string[] } = {}): HullResult {
+export function hull(root: string, args: string[], opts: { timeout?: number; globals?: string[]; input?: string } = {}): HullResult {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), `hull-test-${process.pid}-out-`));
   const outFd = fs.openSync(path.join(out, 'stdout'), 'w+');
   const errFd = fs.openSync(path.join(out, 'stderr'), 'w+');
   try {
     const r = spawnSync(process.execPath, [HULL_BIN, '--root', root, ...(opts.globals ?? []), ...args], {
-      stdio: ['ignore', outFd, errFd],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', outFd, errFd],
+      ...(opts.input === undefined ? {} : { input: opts.input }),
       timeout: opts.timeout ?? 8000,
       env: cliEnv(),
     });
@@ -246,6 +293,26 @@ export function hull(root: string, args: string[], opts: { timeout?: number; glo
     fs.closeSync(outFd);
     fs.closeSync(errFd);
     fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** A hull result that must be a success; otherwise an error with hull's stderr. */
+export function ok<R extends { status: number | null; stderr: string }>(r: R): R {
+  if (r.status !== 0) throw new Error(`hull exited ${r.status}: ${r.stderr}`);
+  return r;
+}
+
+/**
+ * The state hull recorded in `<root>/<id>/state.json`, read directly: polling through `hull state`
+ * would start a node process per poll. Undefined while there is none.
+ */
+export function recordedState(root: string, id: string): { status: string; pid: number } | undefined {
+  const text = read(path.join(root, id, 'state.json'));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as { status: string; pid: number };
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import type { CgroupManager, StatsReader } from '../../lib/cgroup';
 import { emptyStats } from '../../lib/cgroup/stats';
 import type { ExitStatus, NativePlan } from '../../lib/native';
+import type { Runtime } from '../../lib/container/runtime';
+import { StateStore } from '../../lib/container/state-store';
 import type { ProcStat, Syscalls } from '../../lib/container/syscalls';
 import { HullError } from '../../lib/errors';
 
@@ -175,4 +177,27 @@ export class RecordingCgroups
       },
     } as unknown as StatsReader;
   }
+}
+
+export interface RecordingRuntime {
+  rt: Runtime;
+  sys: RecordingSyscalls;
+  /** the RecordingCgroups of each container id, made on first use */
+  cgroups: Map<string, RecordingCgroups>;
+}
+
+/** A Runtime whose state is real (a StateStore in `root`) and whose kernel calls are recorded. */
+export function recordingRuntime(root: string): RecordingRuntime {
+  const sys = new RecordingSyscalls();
+  const cgroups = new Map<string, RecordingCgroups>();
+  const rt: Runtime = {
+    store: new StateStore(root),
+    sys,
+    cgroups: (id) => {
+      const cg = cgroups.get(id) ?? new RecordingCgroups(id);
+      cgroups.set(id, cg);
+      return cg as unknown as CgroupManager;
+    },
+  };
+  return { rt, sys, cgroups };
 }

@@ -335,6 +335,17 @@ export class PyBounce {
 // reading a terminal
 // ---------------------------------------------------------------------------------------------
 
+/** Destroys the streams still open and waits for each to close: its master fd is closed then. */
+export async function destroyStreams(streams: Readable[]): Promise<void> {
+  for (const s of streams) {
+    if (!s.destroyed) {
+      const closed = new Promise((r) => s.once('close', r));
+      s.destroy();
+      await closed;
+    }
+  }
+}
+
 /** Collects what a terminal prints, and waits for patterns in it. */
 export class TermOutput {
   text = '';

@@ -104,3 +104,8 @@ export function makeBundle(opts: BundleOptions = {}): Bundle {
   bundle.write();
   return bundle;
 }
+
+/** Links more busybox applets into a bundle's /bin (`tty` and `stty` for the terminal suites). */
+export function addApplets(bundle: Bundle, applets: string[]): void {
+  for (const applet of applets) fs.symlinkSync('busybox', path.join(bundle.rootfs, 'bin', applet));
+}

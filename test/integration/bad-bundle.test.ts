@@ -8,83 +8,33 @@ import * as path from 'node:path';
 import { Container } from '../../lib/container/container';
 import { HullError } from '../../lib/errors';
 import type { Spec } from '../../lib/oci/schema';
-import {
-  type HullResult,
-  assertHostReady,
-  describeContainers,
-  hostMountSnapshot,
-  hull,
-  mountsMentioning,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-} from '../helpers/host';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { type HullResult, describeContainers, settledLeftovers } from '../helpers/host';
+import type { Bundle } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
-let root: TempDir;
-let parents: Set<string>;
-let ids: string[] = [];
-let bundles: Bundle[] = [];
-let dirs: TempDir[] = [];
-let mountsBefore: string[];
+const suite = containerSuite({ removeWith: 'cli' });
 
 function bundle(edit: (s: Spec, b: Bundle) => void): Bundle {
-  const b = makeBundle({ args: ['true'] });
-  bundles.push(b);
+  const b = suite.bundle(['true']);
   edit(b.config, b);
   b.write();
   return b;
 }
 
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  ids.push(id);
-  return id;
-}
-
 /** `hull <verb> -b BUNDLE ID`; expects a failure, and that nothing of the container is left. */
 async function refused(verb: 'create' | 'run', b: Bundle, globals?: string[]): Promise<HullResult> {
-  const id = newId(verb);
-  const r = hull(root.dir, [verb, '-b', b.dir, id], globals ? { globals } : {});
+  const id = suite.newId(verb);
+  const r = suite.cli([verb, '-b', b.dir, id], globals);
   expect(r.status).not.toBe(0);
   expect(r.status).not.toBeNull();
   expect(r.stdout).toBe('');
   // one line, hull's, and no stack trace
   expect(r.stderr).toMatch(/^hull: [^\n]+\n$/);
-  expect(await settledLeftovers(id, { root: root.dir, bundle: b.dir })).toEqual([]);
+  expect(await settledLeftovers(id, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
   return r;
 }
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  for (const id of ids) if (fs.existsSync(path.join(root.dir, id))) hull(root.dir, ['delete', '-f', id]);
-  const left: string[] = [];
-  for (const id of ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of bundles) b.cleanup();
-  for (const t of dirs) t.cleanup();
-  root.cleanup();
-  ids = [];
-  bundles = [];
-  dirs = [];
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('bad bundles: refused before anything runs', () => {
   test('a missing rootfs names root.path and the path', async () => {
@@ -133,14 +83,14 @@ describeContainers('bad bundles: failures inside the container\'s init', () => {
   });
 
   test('a mount source that does not exist names the mount and the path, with code ENOENT and a step', async () => {
-    const missing = path.join(root.dir, 'no-such-source');
+    const missing = path.join(suite.root.dir, 'no-such-source');
     const b = bundle((s) => s.mounts!.push({ destination: '/mnt', type: 'bind', source: missing, options: ['rbind', 'ro'] }));
     const r = await refused('create', b);
     expect(r.stderr).toBe(`hull: mount \`${missing}\` on \`/mnt\`: no such file or directory\n`);
 
     // the library's error carries the errno code and the setup step that failed
-    const id = newId('lib');
-    const err = await Container.create({ id, bundle: b.dir, root: root.dir }).then(
+    const id = suite.newId('lib');
+    const err = await Container.create({ id, bundle: b.dir, root: suite.root.dir }).then(
       async (c) => {
         await c.delete(true);
         return undefined;
@@ -149,14 +99,13 @@ describeContainers('bad bundles: failures inside the container\'s init', () => {
     );
     expect(err).toBeInstanceOf(HullError);
     expect(err).toMatchObject({ code: 'ENOENT', step: 'mount', message: `mount \`${missing}\` on \`/mnt\`: no such file or directory` });
-    expect(await settledLeftovers(id, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
   });
 });
 
 describeContainers('bad bundles: the error log', () => {
   test('--log F --log-format json gets a JSON line with level error and the message', async () => {
-    const t = tempDir('log');
-    dirs.push(t);
+    const t = suite.dir('log');
     const log = path.join(t.dir, 'hull.log');
     const b = bundle((s) => s.mounts!.push({ destination: 'relative', type: 'tmpfs', source: 'tmpfs' }));
     const r = await refused('create', b, ['--log', log, '--log-format', 'json']);

@@ -5,68 +5,25 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runContainer, type ContainerExit } from '../../lib/container/container';
-import { remove } from '../../lib/container/delete';
 import { capMask } from '../../lib/container/plan';
-import { defaultRuntime } from '../../lib/container/runtime';
 import { DEFAULT_CAPABILITIES } from '../../lib/oci/capabilities';
 import type { Spec } from '../../lib/oci/schema';
 import { type CapabilityPolicy, computeCapabilities } from '../../lib/task/capabilities';
-import {
-  assertHostReady,
-  describeContainers,
-  hostMountSnapshot,
-  mountsMentioning,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-} from '../helpers/host';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { describeContainers } from '../helpers/host';
+import { DEFAULT_CAP_HEX, NO_CAPS, statusFields } from '../helpers/parse';
+import type { Bundle } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
-const DEFAULT_CAP_HEX = '00000000a80405fb';
-const ZERO = '0000000000000000';
 const NET_BIND_SERVICE_HEX = '0000000000000400';
 const NOBODY = { uid: 65534, gid: 65534 };
 
-interface Made {
-  ids: string[];
-  bundles: Bundle[];
-  dirs: TempDir[];
-}
-
-let root: TempDir;
-let parents: Set<string>;
-let made: Made;
-let mountsBefore: string[];
-
-interface Ran {
-  exit: ContainerExit;
-  out: string;
-  err: string;
-}
+const suite = containerSuite({ removeWith: 'library' });
 
 /** Runs a shell script in a busybox bundle to its exit; `prepare` may edit the rootfs first. */
-async function run(script: string, edit: (s: Spec) => void, prepare?: (b: Bundle) => void): Promise<Ran> {
-  const b = makeBundle({ args: ['sh', '-c', script], edit });
-  made.bundles.push(b);
-  prepare?.(b);
-  const id = uniqueId('cap');
-  made.ids.push(id);
-  const t = tempDir('io');
-  made.dirs.push(t);
-  const fds: [number, number, number] = [
-    fs.openSync('/dev/null', 'r'),
-    fs.openSync(path.join(t.dir, 'out'), 'w+'),
-    fs.openSync(path.join(t.dir, 'err'), 'w+'),
-  ];
-  try {
-    const exit = await runContainer({ id, bundle: b.dir, root: root.dir, stdio: fds });
-    return { exit, out: fs.readFileSync(path.join(t.dir, 'out'), 'utf8'), err: fs.readFileSync(path.join(t.dir, 'err'), 'utf8') };
-  } finally {
-    for (const fd of fds) fs.closeSync(fd);
-  }
+function run(script: string, edit: (s: Spec) => void, prepare?: (b: Bundle) => void) {
+  return suite.run(['sh', '-c', script], { edit, prepare, tag: 'cap' });
 }
 
 /** A config edit: the user, and the capability sets computeCapabilities gives for it. */
@@ -78,21 +35,11 @@ function task(user: { uid: number; gid: number }, policy: Omit<CapabilityPolicy,
   };
 }
 
-/** `Key:\tvalue` lines of /proc/self/status. */
-function status(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(\w+):\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = (m[2] as string).trim();
-  }
-  return out;
-}
-
 async function statusOf(edit: (s: Spec) => void): Promise<Record<string, string>> {
   const r = await run('cat /proc/self/status', edit);
   expect(r.err).toBe('');
   expect(r.exit.status).toBe(0);
-  return status(r.out);
+  return statusFields(r.out);
 }
 
 /**
@@ -107,50 +54,22 @@ const LISTEN_80 = [
   'if kill $pid 2>/dev/null; then echo nc=running; else echo nc=exited; fi',
 ].join('\n');
 
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  made = { ids: [], bundles: [], dirs: [] };
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  const rt = defaultRuntime(root.dir);
-  for (const id of made.ids) await remove(rt, id, true).catch(() => undefined);
-  const left: string[] = [];
-  for (const id of made.ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of made.bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of made.bundles) b.cleanup();
-  for (const t of made.dirs) t.cleanup();
-  root.cleanup();
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
-
 describeContainers('task capabilities (computeCapabilities in the config)', () => {
   test('root by default: the default set in bounding, permitted, effective and inheritable; none ambient', async () => {
     expect(capMask(DEFAULT_CAPABILITIES).toString(16).padStart(16, '0')).toBe(DEFAULT_CAP_HEX);
     const f = await statusOf(task({ uid: 0, gid: 0 }));
-    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: DEFAULT_CAP_HEX, CapEff: DEFAULT_CAP_HEX, CapInh: DEFAULT_CAP_HEX, CapAmb: ZERO });
+    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: DEFAULT_CAP_HEX, CapEff: DEFAULT_CAP_HEX, CapInh: DEFAULT_CAP_HEX, CapAmb: NO_CAPS });
   });
 
   test('root with capDrop: the dropped capability is in no set', async () => {
     const f = await statusOf(task({ uid: 0, gid: 0 }, { drop: ['CHOWN', 'cap_kill'] }));
     const hex = (BigInt(`0x${DEFAULT_CAP_HEX}`) & ~((1n << 0n) | (1n << 5n))).toString(16).padStart(16, '0');
-    expect(f).toMatchObject({ CapBnd: hex, CapPrm: hex, CapEff: hex, CapInh: hex, CapAmb: ZERO });
+    expect(f).toMatchObject({ CapBnd: hex, CapPrm: hex, CapEff: hex, CapInh: hex, CapAmb: NO_CAPS });
   });
 
   test('nobody without capAdd: nothing effective, permitted or inheritable, the default set bounds', async () => {
     const f = await statusOf(task(NOBODY));
-    expect(f).toMatchObject({ Uid: '65534\t65534\t65534\t65534', CapBnd: DEFAULT_CAP_HEX, CapPrm: ZERO, CapEff: ZERO, CapInh: ZERO, CapAmb: ZERO });
+    expect(f).toMatchObject({ Uid: '65534\t65534\t65534\t65534', CapBnd: DEFAULT_CAP_HEX, CapPrm: NO_CAPS, CapEff: NO_CAPS, CapInh: NO_CAPS, CapAmb: NO_CAPS });
   });
 
   test('nobody without capAdd cannot bind port 80', async () => {

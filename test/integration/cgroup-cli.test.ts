@@ -2,72 +2,36 @@
  * The cgroup verbs end to end through `node bin/hull.js --root <tmp>` on a busybox bundle: pause/resume
  * (checked against the init's CPU time in /proc), update (read back from the cgroup), events, state.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Bundle, makeBundle } from '../helpers/rootfs';
+import { cpuTicks, delay } from '../helpers/cgroup-host';
+import { HULL_BIN, REPO, type HullResult, hull as hullIn, ok } from '../helpers/host';
+import { type Bundle, type TempDir, makeBundle, stateRoot, uniqueId } from '../helpers/rootfs';
 
-const REPO = path.resolve(__dirname, '../..');
-const HULL_BIN = path.join(REPO, 'bin/hull.js');
 const canRun = process.getuid?.() === 0 && fs.existsSync('/bin/busybox') && fs.existsSync(path.join(REPO, 'dist/cli/main.js'));
 const d = canRun ? describe : describe.skip;
 jest.setTimeout(30_000);
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let root: string;
+let root: TempDir | undefined;
 let bundle: Bundle | undefined;
-const id = `hull-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+const id = uniqueId();
 
-/** Output to files, not pipes: the detached init inherits them and would hold a pipe open. */
-function hull(args: string[], input?: string): Result {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-test-out-'));
-  const outFd = fs.openSync(path.join(out, 'stdout'), 'w+');
-  const errFd = fs.openSync(path.join(out, 'stderr'), 'w+');
-  try {
-    const r = spawnSync(process.execPath, [HULL_BIN, '--root', root, ...args], {
-      stdio: [input === undefined ? 'ignore' : 'pipe', outFd, errFd],
-      ...(input === undefined ? {} : { input }),
-      timeout: 15_000,
-    });
-    return { status: r.status, stdout: fs.readFileSync(path.join(out, 'stdout'), 'utf8'), stderr: fs.readFileSync(path.join(out, 'stderr'), 'utf8') };
-  } finally {
-    fs.closeSync(outFd);
-    fs.closeSync(errFd);
-    fs.rmSync(out, { recursive: true, force: true });
-  }
-}
-
-function ok(r: Result): Result {
-  if (r.status !== 0) throw new Error(`hull exited ${r.status}: ${r.stderr}`);
-  return r;
+/** `hull --root <the suite's root> ARGS`, `input` on its stdin. */
+function hull(args: string[], input?: string): HullResult {
+  return hullIn(root!.dir, args, { timeout: 15_000, ...(input === undefined ? {} : { input }) });
 }
 
 function stateOf(): { status: string; pid: number; oomKilled?: boolean } {
   return JSON.parse(ok(hull(['state', id])).stdout);
 }
 
-/** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
-function cpuTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 d('hull pause/resume/update/events', () => {
   let pid = 0;
 
   beforeAll(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-test-root-'));
+    root = stateRoot();
     // a busy loop, so that a frozen init is seen not to run
     bundle = makeBundle({ args: ['sh', '-c', 'while :; do :; done'] });
     ok(hull(['run', '-d', '-b', bundle.dir, id]));
@@ -80,7 +44,7 @@ d('hull pause/resume/update/events', () => {
       hull(['delete', '-f', id]);
     } finally {
       bundle?.cleanup();
-      fs.rmSync(root, { recursive: true, force: true });
+      root.cleanup();
     }
   });
 
@@ -105,7 +69,7 @@ d('hull pause/resume/update/events', () => {
   });
 
   it('update --pids-limit reads back from pids.max; a bad value changes nothing', () => {
-    const paths = (JSON.parse(fs.readFileSync(path.join(root, id, 'state.json'), 'utf8')) as { cgroupPaths: Record<string, string> }).cgroupPaths;
+    const paths = (JSON.parse(fs.readFileSync(path.join(root!.dir, id, 'state.json'), 'utf8')) as { cgroupPaths: Record<string, string> }).cgroupPaths;
     const pidsMax = path.join(paths.pids ?? paths.unified ?? '', 'pids.max');
     ok(hull(['update', '--pids-limit', '10', id]));
     expect(fs.readFileSync(pidsMax, 'utf8').trim()).toBe('10');
@@ -132,7 +96,7 @@ d('hull pause/resume/update/events', () => {
   });
 
   it('events --interval 200ms prints about 5 lines a second, on time', async () => {
-    const child = spawn(process.execPath, [HULL_BIN, '--root', root, 'events', '--interval', '200ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HULL_BIN, '--root', root!.dir, 'events', '--interval', '200ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const arrivals: number[] = [];
@@ -162,7 +126,7 @@ d('hull pause/resume/update/events', () => {
   });
 
   it('events exits when the container stops; update then refuses', async () => {
-    const child = spawn(process.execPath, [HULL_BIN, '--root', root, 'events', '--interval', '100ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HULL_BIN, '--root', root!.dir, 'events', '--interval', '100ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
     const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     await delay(400);
     ok(hull(['kill', id, 'KILL']));

@@ -5,27 +5,9 @@
  */
 import * as fs from 'node:fs';
 import { Container } from '../../lib/container/container';
-import { assertHostReady, describeContainers, findCgroups, mountsMentioning, pidsInCgroupsNamed } from '../helpers/host';
+import { assertHostReady, childrenOf, describeContainers, findCgroups, mountsMentioning, pidsInCgroupsNamed } from '../helpers/host';
+import { fdCount } from '../helpers/recvtty';
 import { makeBundle, stateRoot, uniqueId, type Bundle, type TempDir } from '../helpers/rootfs';
-
-function fdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
-
-function children(): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .filter((n) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describeContainers('container churn', () => {
   let root: TempDir;
@@ -51,7 +33,7 @@ describeContainers('container churn', () => {
     await warm.wait();
     await warm.delete();
     const fds = fdCount();
-    const kids = children();
+    const kids = childrenOf(process.pid);
     for (let i = 0; i < 200; i++) {
       const c = await Container.create({ id: `${prefix}-${i}`, bundle: bundle.dir, root: root.dir });
       c.start();
@@ -60,7 +42,7 @@ describeContainers('container churn', () => {
       await c.delete();
     }
     expect(fdCount()).toBe(fds);
-    expect(children()).toEqual(kids);
+    expect(childrenOf(process.pid)).toEqual(kids);
     expect(findCgroups(prefix)).toEqual([]);
     expect(mountsMentioning(prefix, bundle.dir)).toEqual([]);
     expect(pidsInCgroupsNamed(prefix)).toEqual([]);

@@ -11,54 +11,38 @@ import {
   type HullResult,
   type Background,
   alive,
-  assertHostReady,
   catchesSignal,
   describeContainers,
-  hostMountSnapshot,
-  hull,
   hullBackground,
-  mountsMentioning,
+  ok,
   pidsInCgroupsNamed,
-  removeNewHullParents,
   settledLeftovers,
-  snapshotHullParents,
   waitFor,
+  waitForExec,
 } from '../helpers/host';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { DEFAULT_CAP_HEX, NO_CAPS, mountPoints, parseMountinfo, statusFields } from '../helpers/parse';
+import type { Bundle } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
-const DEFAULT_CAP_HEX = '00000000a80405fb';
-const ZERO_CAPS = '0000000000000000';
-
-let root: TempDir;
-let parents: Set<string>;
-let ids: string[] = [];
-let bundles: Bundle[] = [];
-let dirs: TempDir[] = [];
 let background: Background[] = [];
-let mountsBefore: string[];
 
-function bundle(args: string[], edit?: (s: Spec) => void): Bundle {
-  const b = makeBundle({ args, ...(edit ? { edit } : {}) });
-  bundles.push(b);
-  return b;
-}
+const suite = containerSuite({
+  removeWith: 'cli',
+  // a foreground `hull run` started in the background exits once its container is deleted
+  afterRemove: async () => {
+    for (const bg of background) await bg.stop();
+    background = [];
+  },
+});
 
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  ids.push(id);
-  return id;
-}
-
-function cli(args: string[], globals?: string[]): HullResult {
-  return hull(root.dir, args, globals ? { globals } : {});
-}
+const cli = (args: string[], globals?: string[]): HullResult => suite.cli(args, globals);
 
 /** `hull run -b BUNDLE ID` in the foreground: exits with the container's status. */
 function run(args: string[], edit?: (s: Spec) => void): HullResult & { id: string; bundle: Bundle } {
-  const b = bundle(args, edit);
-  const id = newId('run');
+  const b = suite.bundle(args, edit);
+  const id = suite.newId('run');
   return { ...cli(['run', '-b', b.dir, id]), id, bundle: b };
 }
 
@@ -69,101 +53,20 @@ function sh(script: string, edit?: (s: Spec) => void): string {
   return r.stdout;
 }
 
-function ok(r: HullResult): HullResult {
-  if (r.status !== 0) throw new Error(`hull exited ${r.status}: ${r.stderr}`);
-  return r;
-}
-
 function stateOf(id: string): Record<string, unknown> {
   return JSON.parse(ok(cli(['state', id])).stdout) as Record<string, unknown>;
 }
 
-/**
- * The status in `<root>/<id>/state.json`, read directly: polling through `hull state` would start
- * a node process per poll. `start` writes `running` once the init has gone on to exec.
- */
-function recordedStatus(id: string): string | undefined {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(root.dir, id, 'state.json'), 'utf8')) as { status: string }).status;
-  } catch {
-    return undefined;
-  }
-}
-
-function recordedPid(id: string): number | undefined {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(root.dir, id, 'state.json'), 'utf8')) as { pid: number }).pid;
-  } catch {
-    return undefined;
-  }
-}
-
-function statusFields(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(\w+):\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = (m[2] as string).trim();
-  }
-  return out;
-}
-
-function mountPoints(mountinfo: string): string[] {
-  return mountinfo
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' ')[4] as string);
-}
-
-/**
- * Waits for the init to have exec'd the task. As with runc, start returns once the init has
- * taken the go from exec.fifo, which is a moment before its execve.
- */
-async function execOf(pid: number, cmdline: string): Promise<void> {
-  await waitFor(`pid ${pid} to exec ${JSON.stringify(cmdline)}`, () => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === cmdline, 3000);
-}
-
 /** Starts `hull run` of a bundle in the background and waits for its init to run the task. */
 async function runInBackground(args: string[]) {
-  const b = bundle(args);
-  const id = newId('bg');
-  const bg = hullBackground(root.dir, ['run', '-b', b.dir, id]);
+  const b = suite.bundle(args);
+  const id = suite.newId('bg');
+  const bg = hullBackground(suite.root.dir, ['run', '-b', b.dir, id]);
   background.push(bg);
-  const pid = await waitFor(`container ${id} to run`, () => recordedStatus(id) === 'running' && recordedPid(id));
+  const pid = await waitFor(`container ${id} to run`, () => suite.recorded(id)?.status === 'running' && suite.recorded(id)?.pid);
   expect(stateOf(id)).toMatchObject({ status: 'running', pid });
   return { id, bundle: b, bg, pid };
 }
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  // a foreground run deletes its container itself: only what is still there needs `delete -f`
-  for (const id of ids) if (fs.existsSync(path.join(root.dir, id))) cli(['delete', '-f', id]);
-  for (const bg of background) await bg.stop();
-  const left: string[] = [];
-  for (const id of ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of bundles) b.cleanup();
-  for (const t of dirs) t.cleanup();
-  root.cleanup();
-  ids = [];
-  bundles = [];
-  dirs = [];
-  background = [];
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('hull CLI: what runs inside', () => {
   test('hull run: the init is pid 1, runs process.args, has the config\'s hostname', () => {
@@ -179,14 +82,11 @@ describeContainers('hull CLI: what runs inside', () => {
     const points = mountPoints(out);
     const base = ['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup'];
     for (const p of base) expect(points).toContain(p);
-    const spec = bundles[0]!.config;
+    const spec = suite.bundles[0]!.config;
     const allowed = new Set([...base, ...(spec.linux?.maskedPaths ?? []), ...(spec.linux?.readonlyPaths ?? [])]);
     expect(points.filter((p) => !allowed.has(p) && !p.startsWith('/sys/fs/cgroup/'))).toEqual([]);
-    for (const line of out.split('\n').filter(Boolean)) {
-      const [pre, post] = line.split(' - ');
-      const point = pre?.split(' ')[4] ?? '';
-      const source = post?.split(' ')[1] ?? '';
-      for (const host of ['/work', '/run/hull', '/mnt/', root.dir]) {
+    for (const { point, source } of parseMountinfo(out)) {
+      for (const host of ['/work', '/run/hull', '/mnt/', suite.root.dir]) {
         expect(point.startsWith(host)).toBe(false);
         expect(source.startsWith(host)).toBe(false);
       }
@@ -224,8 +124,8 @@ describeContainers('hull CLI: what runs inside', () => {
       CapBnd: DEFAULT_CAP_HEX,
       CapPrm: DEFAULT_CAP_HEX,
       CapEff: DEFAULT_CAP_HEX,
-      CapInh: ZERO_CAPS,
-      CapAmb: ZERO_CAPS,
+      CapInh: NO_CAPS,
+      CapAmb: NO_CAPS,
       NoNewPrivs: '1',
     });
     const nobody = statusFields(
@@ -234,7 +134,7 @@ describeContainers('hull CLI: what runs inside', () => {
         s.process!.noNewPrivileges = false;
       }),
     );
-    expect(nobody).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: ZERO_CAPS, CapEff: ZERO_CAPS, CapAmb: ZERO_CAPS, NoNewPrivs: '0' });
+    expect(nobody).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: NO_CAPS, CapEff: NO_CAPS, CapAmb: NO_CAPS, NoNewPrivs: '0' });
   });
 
   test('rlimits, environment and cwd are the config\'s', () => {
@@ -263,10 +163,9 @@ describeContainers('hull CLI: lifecycle verbs', () => {
   });
 
   test('create, then start: created with a live init and a pid file; running; stopped with pid 0', async () => {
-    const b = bundle(['sleep', '100']);
-    const id = newId('cs');
-    const t = tempDir('pid');
-    dirs.push(t);
+    const b = suite.bundle(['sleep', '100']);
+    const id = suite.newId('cs');
+    const t = suite.dir('pid');
     const pidFile = path.join(t.dir, 'pid');
     ok(cli(['create', '-b', b.dir, '--pid-file', pidFile, id]));
     const created = stateOf(id);
@@ -279,12 +178,12 @@ describeContainers('hull CLI: lifecycle verbs', () => {
     expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('sleep');
     ok(cli(['start', id]));
     expect(stateOf(id)).toMatchObject({ status: 'running', pid });
-    await execOf(pid, 'sleep\x00100\x00');
+    await waitForExec(pid, ['sleep', '100'], 3000);
     ok(cli(['kill', id, 'KILL']));
     await waitFor('the init to exit', () => !alive(pid));
     expect(stateOf(id)).toMatchObject({ status: 'stopped', pid: 0 });
     ok(cli(['delete', id]));
-    expect(await settledLeftovers(id, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
   });
 
   test('kill sends SIGTERM by default: a trapping init exits 7', async () => {
@@ -307,19 +206,19 @@ describeContainers('hull CLI: lifecycle verbs', () => {
   });
 
   test('delete removes a stopped container', async () => {
-    const stopped = bundle(['true']);
-    const sid = newId('del');
+    const stopped = suite.bundle(['true']);
+    const sid = suite.newId('del');
     ok(cli(['run', '-d', '-b', stopped.dir, sid]));
-    const spid = recordedPid(sid) as number;
+    const spid = suite.recorded(sid)?.pid as number;
     await waitFor('the init to exit', () => !alive(spid));
     expect(stateOf(sid)).toMatchObject({ status: 'stopped', pid: 0 });
     ok(cli(['delete', sid]));
-    expect(await settledLeftovers(sid, { root: root.dir, bundle: stopped.dir })).toEqual([]);
+    expect(await settledLeftovers(sid, { root: suite.root.dir, bundle: stopped.dir })).toEqual([]);
   });
 
   test('delete of a running container fails without -f, naming its status, and kills it with -f', async () => {
-    const running = bundle(['sleep', '100']);
-    const rid = newId('del');
+    const running = suite.bundle(['sleep', '100']);
+    const rid = suite.newId('del');
     ok(cli(['run', '-d', '-b', running.dir, rid]));
     const pid = stateOf(rid)['pid'] as number;
     const refused = cli(['delete', rid]);
@@ -327,15 +226,15 @@ describeContainers('hull CLI: lifecycle verbs', () => {
     expect(refused.stderr).toBe(`hull: cannot delete container \`${rid}\`: it is running: stop it first, or use --force\n`);
     expect(alive(pid)).toBe(true);
     ok(cli(['delete', '-f', rid]));
-    expect(await settledLeftovers(rid, { root: root.dir, bundle: running.dir })).toEqual([]);
+    expect(await settledLeftovers(rid, { root: suite.root.dir, bundle: running.dir })).toEqual([]);
     expect(alive(pid)).toBe(false);
   });
 
   test('run -d returns with the container running; state, list and ps describe it', async () => {
-    const b = bundle(['sleep', '100'], (s) => {
+    const b = suite.bundle(['sleep', '100'], (s) => {
       s.annotations = { 'org.example/test': 'yes' };
     });
-    const id = newId('d');
+    const id = suite.newId('d');
     const started = Date.now();
     ok(cli(['run', '-d', '-b', b.dir, id]));
     expect(Date.now() - started).toBeLessThan(5000);
@@ -344,7 +243,7 @@ describeContainers('hull CLI: lifecycle verbs', () => {
     expect(st).toMatchObject({ ociVersion: '1.2.0', id, status: 'running', bundle: b.dir, annotations: { 'org.example/test': 'yes' } });
     const pid = st['pid'] as number;
     expect(alive(pid)).toBe(true);
-    await execOf(pid, 'sleep\x00100\x00');
+    await waitForExec(pid, ['sleep', '100'], 3000);
 
     const list = JSON.parse(ok(cli(['list', '--format', 'json'])).stdout) as Record<string, unknown>[];
     expect(list.find((s) => s['id'] === id)).toMatchObject({ id, status: 'running', pid });
@@ -352,25 +251,25 @@ describeContainers('hull CLI: lifecycle verbs', () => {
     expect(JSON.parse(ok(cli(['ps', '--format', 'json', id])).stdout)).toEqual([pid]);
 
     ok(cli(['delete', '-f', id]));
-    expect(await settledLeftovers(id, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
     expect(JSON.parse(ok(cli(['list', '--format', 'json'])).stdout)).toEqual([]);
   });
 });
 
 describeContainers('hull sandbox', () => {
   test('runs a command isolated on the host\'s read-only directories, and leaves nothing', async () => {
-    const id = newId('sbx');
-    const sandboxBundle = path.join(root.dir, '.sandbox', id);
+    const id = suite.newId('sbx');
+    const sandboxBundle = path.join(suite.root.dir, '.sandbox', id);
     const hi = cli(['sandbox', '--name', id, '--', 'sh', '-c', 'echo hi from $(hostname)']);
     expect(hi).toMatchObject({ status: 0, stdout: `hi from ${id}\n` });
-    expect(await settledLeftovers(id, { root: root.dir, bundle: sandboxBundle })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: sandboxBundle })).toEqual([]);
     expect(fs.existsSync(sandboxBundle)).toBe(false);
 
     const script = 'touch /usr/hull-x 2>/dev/null && echo usr=rw || echo usr=ro; touch /tmp/x && echo tmp=rw; pwd; exit 0';
     const fsCheck = cli(['sandbox', '--name', id, '--', 'sh', '-c', script]);
     expect(fsCheck).toMatchObject({ status: 0, stdout: 'usr=ro\ntmp=rw\n/task\n' });
     expect(fs.existsSync('/usr/hull-x')).toBe(false);
-    expect(await settledLeftovers(id, { root: root.dir, bundle: sandboxBundle })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: sandboxBundle })).toEqual([]);
     expect(fs.existsSync(sandboxBundle)).toBe(false);
   });
 });
@@ -383,15 +282,14 @@ describeContainers('hull and runc', () => {
     const sep = 'echo "=$((6*7))="';
     const script = ['id', sep, 'hostname', sep, "grep -E '^(Cap|NoNewPrivs)' /proc/self/status", sep, 'cat /proc/1/cmdline', 'echo', sep, 'cat /proc/self/mountinfo'].join('\n');
     if (!runcPath) throw new Error('runc is not installed (apt-get install runc): it is the reference this test compares hull with');
-    const b = bundle(['sh', '-c', script]);
-    const runcId = newId('runc');
-    const runcRoot = tempDir('runc');
-    dirs.push(runcRoot);
+    const b = suite.bundle(['sh', '-c', script]);
+    const runcId = suite.newId('runc');
+    const runcRoot = suite.dir('runc');
     const viaRunc = spawnSync(runcPath as string, ['--root', runcRoot.dir, 'run', runcId], { cwd: b.dir, encoding: 'utf8', timeout: 8000 });
     expect(viaRunc.stderr).toBe('');
     expect(viaRunc.status).toBe(0);
     expect(await settledLeftovers(runcId, { bundle: b.dir })).toEqual([]);
-    const hullId = newId('hull');
+    const hullId = suite.newId('hull');
     const viaHull = ok(cli(['run', '-b', b.dir, hullId]));
 
     const sections = (out: string) => {

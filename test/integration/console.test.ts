@@ -11,63 +11,47 @@ import * as path from 'node:path';
 import * as tty from 'node:tty';
 import { PtyStream } from '../../lib/io/pty-stream';
 import { native } from '../../lib/native';
-import {
-  HULL_BIN,
-  type HullResult,
-  assertHostReady,
-  describeContainers,
-  hostMountSnapshot,
-  hull,
-  mountsMentioning,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-} from '../helpers/host';
-import { ConsoleReceiver, O_CLOEXEC, PythonReceiver, TermOutput, fdCount, fdInfo } from '../helpers/recvtty';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { HULL_BIN, type HullResult, describeContainers, ok, settledLeftovers, statFields } from '../helpers/host';
+import { ConsoleReceiver, O_CLOEXEC, PythonReceiver, TermOutput, destroyStreams, fdCount, fdInfo } from '../helpers/recvtty';
+import { type Bundle, addApplets } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
 /** tty_nr of /proc/<pid>/stat for /dev/pts/0: major 136, minor 0 (new_encode_dev) */
 const PTS0_TTY_NR = 136 << 8;
 
-let root: TempDir;
-let parents: Set<string>;
-let mountsBefore: string[];
-let ids: string[] = [];
-let bundles: Bundle[] = [];
-let dirs: TempDir[] = [];
 let receivers: ConsoleReceiver[] = [];
 let pyReceivers: PythonReceiver[] = [];
 let streams: PtyStream[] = [];
 let fds: number[] = [];
 
+const suite = containerSuite({
+  removeWith: 'cli',
+  // what the test holds of its containers' terminals, before the containers go
+  release: async () => {
+    await destroyStreams(streams);
+    for (const fd of fds) native().close(fd);
+    for (const r of receivers) r.close();
+    for (const r of pyReceivers) await r.close();
+    receivers = [];
+    pyReceivers = [];
+    streams = [];
+    fds = [];
+  },
+});
+
 /** A busybox bundle with process.terminal set, and the tty and stty applets. */
 function ttyBundle(args: string[], terminal = true): Bundle {
-  const b = makeBundle({
-    args,
-    edit: (s) => {
-      s.process!.terminal = terminal;
-    },
+  const b = suite.bundle(args, (s) => {
+    s.process!.terminal = terminal;
   });
-  bundles.push(b);
-  for (const applet of ['tty', 'stty']) fs.symlinkSync('busybox', path.join(b.rootfs, 'bin', applet));
+  addApplets(b, ['tty', 'stty']);
   return b;
 }
 
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  ids.push(id);
-  return id;
-}
-
 function cli(args: string[]): HullResult {
-  return hull(root.dir, args);
-}
-
-function ok(r: HullResult): HullResult {
-  if (r.status !== 0) throw new Error(`hull exited ${r.status}: ${r.stderr}`);
-  return r;
+  return suite.cli(args);
 }
 
 function receiver(): ConsoleReceiver {
@@ -77,66 +61,17 @@ function receiver(): ConsoleReceiver {
 }
 
 function initPid(id: string): number {
-  return (JSON.parse(fs.readFileSync(path.join(root.dir, id, 'state.json'), 'utf8')) as { pid: number }).pid;
-}
-
-/** Fields 3.. of /proc/<pid>/stat (after the command name): [state, ppid, pgrp, session, tty_nr, ...] */
-function statFields(pid: number): string[] {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return suite.recorded(id)!.pid;
 }
 
 function hostPts(): string[] {
   return fs.readdirSync('/dev/pts').sort();
 }
 
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  for (const s of streams) {
-    if (!s.destroyed) {
-      const closed = new Promise((r) => s.once('close', r));
-      s.destroy();
-      await closed;
-    }
-  }
-  for (const fd of fds) native().close(fd);
-  for (const r of receivers) r.close();
-  for (const r of pyReceivers) await r.close();
-  for (const id of ids) if (fs.existsSync(path.join(root.dir, id))) cli(['delete', '-f', id]);
-  const left: string[] = [];
-  for (const id of ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of bundles) b.cleanup();
-  for (const t of dirs) t.cleanup();
-  root.cleanup();
-  ids = [];
-  bundles = [];
-  dirs = [];
-  receivers = [];
-  pyReceivers = [];
-  streams = [];
-  fds = [];
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
-
 describeContainers('hull create --console-socket', () => {
   test('hull\'s receiver gets exactly one fd, named /dev/pts/0: a pty master (tty-index 0), close-on-exec from the start', () => {
     const b = ttyBundle(['sh']);
-    const id = newId('cons');
+    const id = suite.newId('cons');
     const rcv = receiver();
     ok(cli(['create', '--console-socket', rcv.path, '-b', b.dir, id]));
     const before = fdCount();
@@ -155,7 +90,7 @@ describeContainers('hull create --console-socket', () => {
 
   test('the pty is the init\'s stdio and controlling terminal, in the container\'s own devpts; a resize shows in stty size', async () => {
     const b = ttyBundle(['sh']);
-    const id = newId('cons');
+    const id = suite.newId('cons');
     const rcv = receiver();
     const hostBefore = hostPts();
     ok(cli(['create', '--console-socket', rcv.path, '-b', b.dir, id]));
@@ -191,7 +126,7 @@ describeContainers('hull create --console-socket', () => {
 
   test('an independent receiver (python, as conmon checks it): one SCM_RIGHTS cmsg of one int, the NUL-terminated name, a pty master whose peer is not the host\'s; it drives the shell', async () => {
     const b = ttyBundle(['sh']);
-    const id = newId('conmon');
+    const id = suite.newId('conmon');
     const py = await PythonReceiver.listen();
     pyReceivers.push(py);
     ok(cli(['create', '--console-socket', py.path, '-b', b.dir, id]));
@@ -220,39 +155,38 @@ describeContainers('hull create --console-socket', () => {
   test('a config without a terminal refuses --console-socket, and a terminal config without one is refused; naming process.terminal, leaving nothing', async () => {
     const rcv = receiver();
     const noTerm = ttyBundle(['true'], false);
-    const id1 = newId('noterm');
+    const id1 = suite.newId('noterm');
     const r1 = cli(['create', '--console-socket', rcv.path, '-b', noTerm.dir, id1]);
     expect(r1.status).not.toBe(0);
     expect(r1.stderr).toMatch(/^hull: [^\n]*process\.terminal[^\n]*\n$/);
-    expect(await settledLeftovers(id1, { root: root.dir, bundle: noTerm.dir })).toEqual([]);
+    expect(await settledLeftovers(id1, { root: suite.root.dir, bundle: noTerm.dir })).toEqual([]);
 
     const term = ttyBundle(['true'], true);
-    const id2 = newId('nosock');
+    const id2 = suite.newId('nosock');
     const r2 = cli(['create', '-b', term.dir, id2]);
     expect(r2.status).not.toBe(0);
     expect(r2.stderr).toMatch(/^hull: [^\n]*process\.terminal[^\n]*\n$/);
-    expect(await settledLeftovers(id2, { root: root.dir, bundle: term.dir })).toEqual([]);
+    expect(await settledLeftovers(id2, { root: suite.root.dir, bundle: term.dir })).toEqual([]);
   });
 
   test('a console socket nobody listens on: create fails with connect `PATH`, and leaves nothing', async () => {
-    const t = tempDir('sock');
-    dirs.push(t);
+    const t = suite.dir('sock');
     const b = ttyBundle(['sh']);
     // no such file
     const missing = path.join(t.dir, 'missing.sock');
-    const id1 = newId('nolisten');
+    const id1 = suite.newId('nolisten');
     const r1 = cli(['create', '--console-socket', missing, '-b', b.dir, id1]);
     expect(r1.status).not.toBe(0);
     expect(r1.stderr).toBe(`hull: connect \`${missing}\`: no such file or directory\n`);
-    expect(await settledLeftovers(id1, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id1, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
     // a socket file left behind by a listener that has gone
     const stale = path.join(t.dir, 'stale.sock');
     native().close(native().listenUnix(stale));
-    const id2 = newId('stale');
+    const id2 = suite.newId('stale');
     const r2 = cli(['create', '--console-socket', stale, '-b', b.dir, id2]);
     expect(r2.status).not.toBe(0);
     expect(r2.stderr).toBe(`hull: connect \`${stale}\`: connection refused\n`);
-    expect(await settledLeftovers(id2, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id2, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
   });
 });
 
@@ -260,12 +194,11 @@ describeContainers('hull run with a terminal and no console socket', () => {
   test('relays the container\'s pty to hull\'s own terminal (under script): CRLF once, the exit status, and the terminal mode restored', () => {
     if (!fs.existsSync('/usr/bin/script')) throw new Error('script(1) is missing: apt-get install bsdutils');
     const b = ttyBundle(['sh', '-c', 'echo hi; tty; exit 3']);
-    const id = newId('relay');
-    const hullCmd = [process.execPath, HULL_BIN, '--root', root.dir, 'run', '-b', b.dir, id].map((a) => `'${a}'`).join(' ');
+    const id = suite.newId('relay');
+    const hullCmd = [process.execPath, HULL_BIN, '--root', suite.root.dir, 'run', '-b', b.dir, id].map((a) => `'${a}'`).join(' ');
     // script's stdin must not reach EOF: script would type an EOF into its pty, which the relay
     // forwards and the container's line discipline echoes. A fifo open for reading and writing never does.
-    const t = tempDir('script');
-    dirs.push(t);
+    const t = suite.dir('script');
     native().mkfifo(path.join(t.dir, 'stdin'), 0o600);
     const stdin = fs.openSync(path.join(t.dir, 'stdin'), fs.constants.O_RDWR);
     let r;
@@ -287,6 +220,6 @@ describeContainers('hull run with a terminal and no console socket', () => {
     const modes = out.split('\r\n').filter((l) => /^[0-9a-f]+(:[0-9a-f]+){10,}$/.test(l));
     expect(modes).toHaveLength(2);
     expect(modes[1]).toBe(modes[0]);
-    expect(fs.existsSync(path.join(root.dir, id))).toBe(false);
+    expect(fs.existsSync(path.join(suite.root.dir, id))).toBe(false);
   });
 });

@@ -19,19 +19,19 @@ import {
   HULL_BIN,
   type HullResult,
   alive,
-  assertHostReady,
+  childrenOf,
   describeContainers,
-  hostMountSnapshot,
-  hull,
-  mountsMentioning,
+  killAll,
+  ok,
   pidsInCgroupsNamed,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
+  procStatus,
   waitFor,
+  waitForExec,
 } from '../helpers/host';
-import { ConsoleReceiver, TermOutput, fdCount } from '../helpers/recvtty';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { DEFAULT_CAP_HEX } from '../helpers/parse';
+import { ConsoleReceiver, TermOutput, destroyStreams, fdCount } from '../helpers/recvtty';
+import { type Bundle, type TempDir, addApplets } from '../helpers/rootfs';
+import { type Io, captureIo as captureIoAt, containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
@@ -50,14 +50,7 @@ interface Running {
   c: Container;
 }
 
-let root: TempDir;
 let rt: Runtime;
-let parents: Set<string>;
-let mountsBefore: string[];
-let ids: string[] = [];
-let bundles: Bundle[] = [];
-let dirs: TempDir[] = [];
-let containers: Container[] = [];
 let execd: Execd[] = [];
 let streams: PtyStream[] = [];
 let receivers: ConsoleReceiver[] = [];
@@ -65,19 +58,36 @@ let receivers: ConsoleReceiver[] = [];
 let detached: number[] = [];
 let scratch: TempDir;
 
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  ids.push(id);
-  return id;
-}
+const suite = containerSuite({
+  removeWith: 'cli',
+  // what the test holds of its containers (terminals, exec'd processes), before the containers go
+  release: async () => {
+    await destroyStreams(streams);
+    for (const r of receivers) r.close();
+    for (const e of execd) {
+      try {
+        rt.sys.signal(e.pidfd, 9);
+      } catch {
+        // exited
+      }
+      await e.exited.catch(() => undefined);
+      rt.sys.close(e.pidfd);
+    }
+    killAll(detached);
+    execd = [];
+    streams = [];
+    receivers = [];
+    detached = [];
+  },
+});
+
+beforeEach(() => {
+  scratch = suite.dir('exec');
+  rt = defaultRuntime(suite.root.dir);
+});
 
 function cli(args: string[]): HullResult {
-  return hull(root.dir, args);
-}
-
-function ok(r: HullResult): HullResult {
-  if (r.status !== 0) throw new Error(`hull exited ${r.status}: ${r.stderr}`);
-  return r;
+  return suite.cli(args);
 }
 
 let seq = 0;
@@ -86,20 +96,8 @@ function scratchFile(name: string): string {
 }
 
 /** Files for a process's stdio: stdin /dev/null unless given, stdout and stderr captured. */
-function captureIo(stdin?: number): { stdio: [number, number, number]; out(): string; err(): string; close(): void } {
-  const outPath = scratchFile('out');
-  const errPath = scratchFile('err');
-  const fds: [number, number, number] = [stdin ?? fs.openSync('/dev/null', 'r'), fs.openSync(outPath, 'w+'), fs.openSync(errPath, 'w+')];
-  let closed = false;
-  return {
-    stdio: fds,
-    out: () => fs.readFileSync(outPath, 'utf8'),
-    err: () => fs.readFileSync(errPath, 'utf8'),
-    close() {
-      if (!closed) for (const fd of fds) fs.closeSync(fd);
-      closed = true;
-    },
-  };
+function captureIo(stdin?: number): Io {
+  return captureIoAt(scratchFile('out'), scratchFile('err'), stdin);
 }
 
 /** A fifo as a pipe: the read end for the process, the write end for the test. */
@@ -113,28 +111,10 @@ function fifoPipe(): { read: number; write: number } {
 
 /** A running container whose init runs `args` (default: sleep), created by this process. */
 async function running(args: string[] = ['sleep', '1000'], edit?: (s: Spec) => void, waitExec = true): Promise<Running> {
-  const b = makeBundle({ args, ...(edit ? { edit } : {}) });
-  bundles.push(b);
-  for (const applet of ['tty', 'stty']) fs.symlinkSync('busybox', path.join(b.rootfs, 'bin', applet));
-  const id = newId('exec');
-  const io = captureIo();
-  let c: Container;
-  try {
-    c = await Container.create({ id, bundle: b.dir, root: root.dir, stdio: io.stdio });
-  } finally {
-    io.close();
-  }
-  containers.push(c);
+  const { c, id, bundle } = await suite.create(args, { edit, tag: 'exec', prepare: (b) => addApplets(b, ['tty', 'stty']) });
   c.start();
-  const want = `${args.join('\0')}\0`;
-  if (waitExec) await waitFor(`the init of ${id} to exec`, () => {
-    try {
-      return fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8') === want;
-    } catch {
-      return false;
-    }
-  });
-  return { id, pid: c.pid, bundle: b, c };
+  if (waitExec) await waitForExec(c.pid, args);
+  return { id, pid: c.pid, bundle, c };
 }
 
 function baseProcess(id: string): Process {
@@ -176,7 +156,7 @@ async function ttyExec(id: string, proc: Partial<Process>): Promise<{ e: Execd; 
 
 /** `hull ARGS` with piped stdio, `input` written to its stdin and then closed. */
 function cliAsync(args: string[], input?: string): Promise<HullResult> {
-  const child = spawn(process.execPath, [HULL_BIN, '--root', root.dir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [HULL_BIN, '--root', suite.root.dir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -191,110 +171,13 @@ function cliUnderScript(args: string[]): { status: number | null; out: string } 
   native().mkfifo(p, 0o600);
   const stdin = fs.openSync(p, fs.constants.O_RDWR);
   try {
-    const cmd = [process.execPath, HULL_BIN, '--root', root.dir, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const cmd = [process.execPath, HULL_BIN, '--root', suite.root.dir, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
     const r = spawnSync('/usr/bin/script', ['-qec', cmd, '/dev/null'], { encoding: 'latin1', timeout: 8000, stdio: [stdin, 'pipe', 'pipe'] });
     return { status: r.status, out: r.stdout };
   } finally {
     fs.closeSync(stdin);
   }
 }
-
-function status(pid: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const m = /^(\w+):\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = (m[2] as string).trim();
-  }
-  return out;
-}
-
-async function execOf(pid: number, cmdline: string[]): Promise<void> {
-  const want = `${cmdline.join('\0')}\0`;
-  await waitFor(`pid ${pid} to exec ${cmdline.join(' ')}`, () => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === want;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Our children (zombies included): what an exec that is never reaped would leave. */
-function childrenOfThisProcess(): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const st = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  root = stateRoot();
-  scratch = tempDir('exec');
-  rt = defaultRuntime(root.dir);
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  for (const s of streams) {
-    if (!s.destroyed) {
-      const closed = new Promise((r) => s.once('close', r));
-      s.destroy();
-      await closed;
-    }
-  }
-  for (const r of receivers) r.close();
-  for (const e of execd) {
-    try {
-      rt.sys.signal(e.pidfd, 9);
-    } catch {
-      // exited
-    }
-    await e.exited.catch(() => undefined);
-    rt.sys.close(e.pidfd);
-  }
-  for (const pid of detached) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  for (const c of containers) await c.delete(true).catch(() => undefined);
-  for (const id of ids) if (fs.existsSync(path.join(root.dir, id))) cli(['delete', '-f', id]);
-  const left: string[] = [];
-  for (const id of ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of bundles) b.cleanup();
-  for (const t of dirs) t.cleanup();
-  scratch.cleanup();
-  root.cleanup();
-  ids = [];
-  bundles = [];
-  dirs = [];
-  containers = [];
-  execd = [];
-  streams = [];
-  receivers = [];
-  detached = [];
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('exec: stdio', () => {
   test('without a tty, stdout and stderr stay separate (library and CLI)', async () => {
@@ -386,7 +269,7 @@ describeContainers('exec: status, place and identity', () => {
   test('the exec\'d process is in the init\'s cgroups, namespaces and root, with the task\'s capabilities and user', async () => {
     const { id, pid: init } = await running();
     const e = await libExec(id, { args: ['sleep', '999'] }, { stdio: [-1, -1, -1] });
-    await execOf(e.pid, ['sleep', '999']);
+    await waitForExec(e.pid, ['sleep', '999']);
     expect(fs.readFileSync(`/proc/${e.pid}/cgroup`, 'utf8')).toBe(fs.readFileSync(`/proc/${init}/cgroup`, 'utf8'));
     for (const ns of NAMESPACES) expect([ns, fs.readlinkSync(`/proc/${e.pid}/ns/${ns}`)]).toEqual([ns, fs.readlinkSync(`/proc/${init}/ns/${ns}`)]);
     // and they are the container's, not the host's
@@ -396,9 +279,9 @@ describeContainers('exec: status, place and identity', () => {
       return [st.dev, st.ino];
     };
     expect(rootOf(e.pid)).toEqual(rootOf(init));
-    const [mine, its] = [status(e.pid), status(init)];
+    const [mine, its] = [procStatus(e.pid), procStatus(init)];
     for (const k of ['CapEff', 'CapPrm', 'CapBnd', 'CapInh', 'CapAmb', 'NoNewPrivs', 'Uid', 'Gid', 'Groups']) expect([k, mine[k]]).toEqual([k, its[k]]);
-    expect(mine['CapEff']).toBe('00000000a80405fb');
+    expect(mine['CapEff']).toBe(DEFAULT_CAP_HEX);
   });
 
   test('-u 65534:65534: the nobody user and group, and no group 0 anywhere', async () => {
@@ -423,8 +306,8 @@ describeContainers('exec: detached, and as conmon and containerd call it', () =>
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     detached.push(pid);
     expect(alive(pid)).toBe(true);
-    await execOf(pid, ['sleep', '998']);
-    const ppid = Number(status(pid)['PPid']);
+    await waitForExec(pid, ['sleep', '998']);
+    const ppid = Number(procStatus(pid)['PPid']);
     const parentCmd = fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8');
     expect(parentCmd).not.toContain('hull');
     expect(ppid).not.toBe(process.pid);
@@ -457,7 +340,7 @@ describeContainers('exec: detached, and as conmon and containerd call it', () =>
     ok(cli(['exec', '--pid-file', pidFile, '--process', procFile, '--detach', id]));
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     detached.push(pid);
-    await execOf(pid, ['sleep', '996']);
+    await waitForExec(pid, ['sleep', '996']);
     expect(fs.readFileSync(`/proc/${init}/root/dev/shm/${name}`, 'utf8')).toBe('conmon\n');
     expect(fs.readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(fs.readlinkSync(`/proc/${init}/ns/mnt`));
   });
@@ -498,7 +381,7 @@ describeContainers('exec: refusals', () => {
 
   test('exec of a nonexistent binary fails naming it, and leaves no process (CLI and library)', async () => {
     const { id, pid } = await running();
-    const children = childrenOfThisProcess().sort();
+    const children = childrenOf(process.pid).sort();
     const r = cli(['exec', id, '/no/such-binary', 'arg']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toBe('hull: exec `/no/such-binary`: no such file or directory\n');
@@ -507,7 +390,7 @@ describeContainers('exec: refusals', () => {
       message: 'exec `no-such-command`: no such file or directory',
     });
     expect(pidsInCgroupsNamed(id)).toEqual([pid]);
-    expect(childrenOfThisProcess().sort()).toEqual(children);
+    expect(childrenOf(process.pid).sort()).toEqual(children);
   });
 });
 
@@ -556,10 +439,10 @@ describeContainers('exec: leaks', () => {
       };
       await run(); // the exit watcher's thread and fds are made once, on first use
       const fdsBefore = fdCount();
-      const childrenBefore = childrenOfThisProcess().sort();
+      const childrenBefore = childrenOf(process.pid).sort();
       for (let i = 0; i < 200; i++) await run();
       expect(fdCount()).toBe(fdsBefore);
-      expect(childrenOfThisProcess().sort()).toEqual(childrenBefore);
+      expect(childrenOf(process.pid).sort()).toEqual(childrenBefore);
     } finally {
       fs.closeSync(devnull);
     }

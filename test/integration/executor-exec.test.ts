@@ -12,24 +12,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ExecSession, Executor, Isolation, TaskResourceUsage } from '../../lib/executor';
-import { assertHostReady, describeContainers, waitFor } from '../helpers/host';
-import { ExecutorSuite, type Workspace } from './fixtures/executor-helpers';
+import type { ExecSession, Executor, Isolation } from '../../lib/executor';
+import { childrenOf, describeContainers, procStatus, waitFor } from '../helpers/host';
+import { TASK_PATH, executorSuite, sampleUntil, type Workspace } from './fixtures/executor-helpers';
 
 jest.setTimeout(10_000);
 
-const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 const TASK_USER = { uid: 65534, gid: 65534, additionalGids: [4242] };
 
-const suite = new ExecutorSuite();
-beforeAll(() => {
-  assertHostReady();
-  suite.before();
-});
-afterAll(async () => {
-  await suite.after();
-  suite.afterAll();
-});
+// one executor per mode serves every test of that mode: it goes after the file
+const suite = executorSuite('all');
 
 /** Everything a stream produced, as text. */
 function collect(r: Readable): { text: () => string; ended: Promise<void> } {
@@ -51,30 +43,12 @@ async function until(get: () => string, re: RegExp, ms = 5000): Promise<void> {
   }
 }
 
-function procStatus(pid: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-    const m = /^(\w+):\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = (m[2] as string).trim();
-  }
-  return out;
-}
-
 function executorFds(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
 
 function executorRssKiB(pid: number): number {
   return Number(/^VmRSS:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-}
-
-async function sampleUntil(ex: Executor, ok: (s: TaskResourceUsage) => boolean, ms = 5000): Promise<TaskResourceUsage> {
-  const until = Date.now() + ms;
-  for await (const s of ex.stats({ intervalMs: 50 })) {
-    if (ok(s)) return s;
-    if (Date.now() > until) throw new Error(`no sample matched within ${ms} ms; last pids ${s.pids.join(',')}`);
-  }
-  throw new Error('stream ended');
 }
 
 /** Kills a session's process if a test left it running, and waits for its end. */
@@ -97,7 +71,7 @@ for (const mode of MODES) {
       ({ pid: lead } = await ex.launch({
         cmd: '/bin/sleep',
         args: ['1000'],
-        env: [PATH, 'TASKVAR=from-task'],
+        env: [TASK_PATH, 'TASKVAR=from-task'],
         user: TASK_USER,
         capabilities: { capAdd: ['net_bind_service'] },
         taskDir: ws.taskDir,
@@ -208,7 +182,7 @@ for (const mode of MODES) {
         expect(tmpOnHost).toBe(true);
       }
       // overrides
-      const o = await ex.execOnce({ cmd: '/bin/sh', args: ['-c', 'echo "$X"; pwd; id -u'], env: [PATH, 'X=y'], cwd: '/', user: { uid: 0, gid: 0 } });
+      const o = await ex.execOnce({ cmd: '/bin/sh', args: ['-c', 'echo "$X"; pwd; id -u'], env: [TASK_PATH, 'X=y'], cwd: '/', user: { uid: 0, gid: 0 } });
       expect(o.stdout.toString()).toBe('y\n/\n0\n');
     });
 
@@ -307,18 +281,7 @@ for (const mode of MODES) {
       expect(after).toMatchObject({ fds: before.fds, execs: 0, connections: 1 });
       expect(executorRssKiB(ex.pid) - rss).toBeLessThan(8 * 1024);
       expect(after.heapUsed - before.heapUsed).toBeLessThan(2 * 1024 * 1024);
-      const kids = fs
-        .readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .filter((e) => {
-          try {
-            const st = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-            return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === ex.pid;
-          } catch {
-            return false;
-          }
-        })
-        .map(Number);
+      const kids = childrenOf(ex.pid);
       // the executor's only child is the task's lead (or the container init)
       expect(kids).toEqual([lead]);
       const threads = Number(procStatus(ex.pid).Threads);

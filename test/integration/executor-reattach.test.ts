@@ -6,21 +6,15 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import type { Executor, Isolation, ReattachConfig, TaskResourceUsage } from '../../lib/executor';
+import type { Isolation, ReattachConfig } from '../../lib/executor';
 import { reattachExecutor } from '../../lib/executor';
 import { procAlive, procStartTime } from '../../lib/executor/proc';
-import { alive, assertHostReady, describeContainers, findCgroups, REPO, waitFor } from '../helpers/host';
-import { ExecutorSuite, executorPidsUnder, readLogs, type Workspace } from './fixtures/executor-helpers';
+import { alive, describeContainers, findCgroups, REPO, waitFor } from '../helpers/host';
+import { executorPidsUnder, executorSuite, firstSample, readLogs, type Workspace } from './fixtures/executor-helpers';
 
 jest.setTimeout(20_000);
 
-const suite = new ExecutorSuite();
-beforeAll(() => {
-  assertHostReady();
-  suite.before();
-});
-afterEach(() => suite.after());
-afterAll(() => suite.afterAll());
+const suite = executorSuite();
 
 const AGENT = path.join(__dirname, 'fixtures/executor-agent.js');
 
@@ -43,11 +37,6 @@ async function runAgent(ws: Workspace, isolation: Isolation, script: string): Pr
   child.kill('SIGKILL');
   await new Promise((r) => child.once('close', r));
   return { agentPid: child.pid!, reattach: msg.reattach, taskPid: msg.taskPid };
-}
-
-async function firstSample(ex: Executor): Promise<TaskResourceUsage> {
-  for await (const s of ex.stats({ intervalMs: 100 })) return s;
-  throw new Error('no sample');
 }
 
 const COUNT_SCRIPT = 'i=0; while [ $i -lt 25 ]; do echo line-$i; i=$((i+1)); sleep 0.1; done; echo done >&2; exit 5';

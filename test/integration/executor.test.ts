@@ -7,49 +7,26 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ExecCommand, Executor, Isolation, TaskResourceUsage } from '../../lib/executor';
+import type { ExecCommand, Isolation, TaskResourceUsage } from '../../lib/executor';
 import { launchExecutor, startExecutor } from '../../lib/executor';
 import { procAlive } from '../../lib/executor/proc';
-import { alive, assertHostReady, catchesSignal, describeContainers, findCgroups, pidsInCgroupsNamed, waitFor } from '../helpers/host';
-import { ExecutorSuite, executorPidsUnder, readLogs, type Workspace } from './fixtures/executor-helpers';
+import { alive, catchesSignal, describeContainers, findCgroups, pidsInCgroupsNamed, waitFor } from '../helpers/host';
+import { TASK_PATH, executorPidsUnder, executorSuite, firstSample, readLogs, sampleUntil, type Workspace } from './fixtures/executor-helpers';
 
 jest.setTimeout(20_000);
 
-const suite = new ExecutorSuite();
-beforeAll(() => {
-  assertHostReady();
-  suite.before();
-});
-afterEach(() => suite.after());
-afterAll(() => suite.afterAll());
-
-const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
+const suite = executorSuite();
 
 function shCmd(ws: Workspace, script: string, extra: Partial<ExecCommand> = {}): ExecCommand {
   return {
     cmd: '/bin/sh',
     args: ['-c', script],
-    env: [PATH],
+    env: [TASK_PATH],
     taskDir: ws.taskDir,
     stdout: path.join(ws.logDir, 'task.stdout'),
     stderr: path.join(ws.logDir, 'task.stderr'),
     ...extra,
   };
-}
-
-async function firstSample(ex: Executor, intervalMs = 100): Promise<TaskResourceUsage> {
-  for await (const s of ex.stats({ intervalMs })) return s;
-  throw new Error('no sample');
-}
-
-/** Polls the stats stream until `ok` holds for a sample. */
-async function sampleUntil(ex: Executor, ok: (s: TaskResourceUsage) => boolean, ms = 5000): Promise<TaskResourceUsage> {
-  const until = Date.now() + ms;
-  for await (const s of ex.stats({ intervalMs: 50 })) {
-    if (ok(s)) return s;
-    if (Date.now() > until) throw new Error(`no sample matched within ${ms} ms; last pids ${s.pids.join(',')}`);
-  }
-  throw new Error('stream ended');
 }
 
 const MODES: Isolation[] = ['universal', 'isolated'];
@@ -111,7 +88,7 @@ for (const mode of MODES) {
       const ws = suite.workspace(`env-${mode[0]}`);
       process.env.HULL_TEST_MARKER = 'leak-me-not';
       const ex = await suite.start(ws, mode);
-      const env = [PATH, 'ONE=1', 'SPACES=a b  c', 'EMPTY='];
+      const env = [TASK_PATH, 'ONE=1', 'SPACES=a b  c', 'EMPTY='];
       await ex.launch({ cmd: '/usr/bin/env', env, taskDir: ws.taskDir, stdout: path.join(ws.logDir, 'env') });
       expect((await ex.wait()).status).toBe(0);
       await ex.shutdown();
@@ -236,7 +213,7 @@ for (const mode of MODES) {
       // refused in the executor (the binary is missing): it answers, then exits
       const ws2 = suite.workspace(`val2-${mode[0]}`);
       const ex2 = await suite.start(ws2, mode);
-      await expect(ex2.launch({ cmd: '/nonexistent/hull-binary', taskDir: ws2.taskDir, env: [PATH] })).rejects.toThrow(/hull-binary/);
+      await expect(ex2.launch({ cmd: '/nonexistent/hull-binary', taskDir: ws2.taskDir, env: [TASK_PATH] })).rejects.toThrow(/hull-binary/);
       await waitFor('the executor to exit', () => !procAlive(ex2.pid));
       expect(executorPidsUnder(ws2.base.dir)).toEqual([]);
       expect(findCgroups(ws2.id)).toEqual([]);

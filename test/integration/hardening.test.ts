@@ -7,53 +7,18 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runContainer, type ContainerExit } from '../../lib/container/container';
-import { remove } from '../../lib/container/delete';
-import { defaultRuntime } from '../../lib/container/runtime';
 import type { Spec } from '../../lib/oci/schema';
-import {
-  assertHostReady,
-  describeContainers,
-  hostMountSnapshot,
-  mountsMentioning,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-} from '../helpers/host';
-import { type Bundle, type TempDir, bundleSpec, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { describeContainers } from '../helpers/host';
+import { parseMountinfo } from '../helpers/parse';
+import { type Bundle, bundleSpec } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
-interface Made {
-  ids: string[];
-  bundles: Bundle[];
-  dirs: TempDir[];
-}
+const suite = containerSuite({ removeWith: 'library' });
 
-let root: TempDir;
-let parents: Set<string>;
-let made: Made;
-let mountsBefore: string[];
-
-async function run(script: string, edit?: (s: Spec) => void, prepare?: (rootfs: string) => void): Promise<{ exit: ContainerExit; out: string; err: string }> {
-  const b = makeBundle({ args: ['sh', '-c', script], ...(edit ? { edit } : {}) });
-  made.bundles.push(b);
-  prepare?.(b.rootfs);
-  const id = uniqueId('hard');
-  made.ids.push(id);
-  const t = tempDir('io');
-  made.dirs.push(t);
-  const fds: [number, number, number] = [
-    fs.openSync('/dev/null', 'r'),
-    fs.openSync(path.join(t.dir, 'out'), 'w+'),
-    fs.openSync(path.join(t.dir, 'err'), 'w+'),
-  ];
-  try {
-    const exit = await runContainer({ id, bundle: b.dir, root: root.dir, stdio: fds });
-    return { exit, out: fs.readFileSync(path.join(t.dir, 'out'), 'utf8'), err: fs.readFileSync(path.join(t.dir, 'err'), 'utf8') };
-  } finally {
-    for (const fd of fds) fs.closeSync(fd);
-  }
+function run(script: string, edit?: (s: Spec) => void, prepare?: (b: Bundle) => void) {
+  return suite.run(['sh', '-c', script], { edit, prepare, tag: 'hard' });
 }
 
 /** `key=value` lines printed by a script. */
@@ -68,12 +33,7 @@ function values(out: string): Record<string, string> {
 
 /** Mount point → options (field 6) of a mountinfo text. */
 function mountOptions(mountinfo: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of mountinfo.split('\n').filter(Boolean)) {
-    const f = line.split(' ');
-    out.set(f[4] as string, f[5] as string);
-  }
-  return out;
+  return new Map(parseMountinfo(mountinfo).map((m) => [m.point, m.options]));
 }
 
 /** major:minor of the block device the host's `/` is on, when it is one. */
@@ -85,34 +45,6 @@ function hostRootDevice(): string | undefined {
   // / on a virtual filesystem: any block device of the host will do
   return fs.readdirSync('/sys/dev/block').sort()[0];
 }
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  made = { ids: [], bundles: [], dirs: [] };
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  const rt = defaultRuntime(root.dir);
-  for (const id of made.ids) await remove(rt, id, true).catch(() => undefined);
-  const left: string[] = [];
-  for (const id of made.ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of made.bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of made.bundles) b.cleanup();
-  for (const t of made.dirs) t.cleanup();
-  root.cleanup();
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('default hardening', () => {
   test('masked paths: each that the kernel has is covered and reads empty', async () => {
@@ -197,8 +129,8 @@ describeDevices('devices cgroup (v1)', () => {
       'echo zero=$(head -c 3 /dev/zero | wc -c)',
       'echo null=$(cat /dev/null | wc -c)',
     ].join('\n');
-    const r = await run(script, undefined, (rootfs) => {
-      execFileSync('mknod', [path.join(rootfs, 'found-disk'), 'b', major, minor]);
+    const r = await run(script, undefined, (b) => {
+      execFileSync('mknod', [path.join(b.rootfs, 'found-disk'), 'b', major, minor]);
     });
     const v = values(r.out);
     // CAP_MKNOD is a default capability: what refuses both is the devices cgroup (EPERM)

@@ -5,99 +5,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Container, runContainer, type ContainerExit } from '../../lib/container/container';
-import { remove } from '../../lib/container/delete';
-import { defaultRuntime } from '../../lib/container/runtime';
 import { HullError } from '../../lib/errors';
 import { DEFAULT_CAPABILITIES } from '../../lib/oci/capabilities';
 import { capMask } from '../../lib/container/plan';
 import type { Spec } from '../../lib/oci/schema';
-import {
-  alive,
-  assertHostReady,
-  catchesSignal,
-  describeContainers,
-  hostMountSnapshot,
-  mountsMentioning,
-  pidsInCgroupsNamed,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-  waitFor,
-} from '../helpers/host';
-import { type Bundle, type TempDir, bundleSpec, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { alive, catchesSignal, describeContainers, pidsInCgroupsNamed, settledLeftovers, waitFor } from '../helpers/host';
+import { DEFAULT_CAP_HEX, NO_CAPS, mountPoints, parseMountinfo, statusFields } from '../helpers/parse';
+import { bundleSpec } from '../helpers/rootfs';
+import { type Ran, containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
-/** runc's default capability set, as /proc/<pid>/status prints it. */
-const DEFAULT_CAP_HEX = '00000000a80405fb';
-const ZERO_CAPS = '0000000000000000';
-
-/** What one test made: removed in afterEach whatever happened. */
-interface Made {
-  ids: string[];
-  bundles: Bundle[];
-  containers: Container[];
-  dirs: TempDir[];
-}
-
-let root: TempDir;
-let parents: Set<string>;
-let made: Made;
-let mountsBefore: string[];
-
-/** Files for the init's stdin (/dev/null), stdout and stderr. */
-interface Io {
-  stdio: [number, number, number];
-  out(): string;
-  err(): string;
-  close(): void;
-}
-
-function captureIo(): Io {
-  const t = tempDir('io');
-  made.dirs.push(t);
-  const fds: [number, number, number] = [
-    fs.openSync('/dev/null', 'r'),
-    fs.openSync(path.join(t.dir, 'out'), 'w+'),
-    fs.openSync(path.join(t.dir, 'err'), 'w+'),
-  ];
-  let closed = false;
-  return {
-    stdio: fds,
-    out: () => fs.readFileSync(path.join(t.dir, 'out'), 'utf8'),
-    err: () => fs.readFileSync(path.join(t.dir, 'err'), 'utf8'),
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const fd of fds) fs.closeSync(fd);
-    },
-  };
-}
-
-function bundle(args: string[], edit?: (s: Spec) => void): Bundle {
-  const b = makeBundle({ args, ...(edit ? { edit } : {}) });
-  made.bundles.push(b);
-  return b;
-}
-
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  made.ids.push(id);
-  return id;
-}
+const suite = containerSuite({ removeWith: 'library' });
 
 /** Runs a bundle to its exit with runContainer, and gives its exit and output. */
-async function run(args: string[], edit?: (s: Spec) => void): Promise<{ exit: ContainerExit; out: string; err: string; id: string; bundle: Bundle }> {
-  const b = bundle(args, edit);
-  const id = newId('run');
-  const io = captureIo();
-  try {
-    const exit = await runContainer({ id, bundle: b.dir, root: root.dir, stdio: io.stdio });
-    return { exit, out: io.out(), err: io.err(), id, bundle: b };
-  } finally {
-    io.close();
-  }
+function run(args: string[], edit?: (s: Spec) => void): Promise<Ran> {
+  return suite.run(args, { edit, tag: 'run' });
 }
 
 /** Runs a shell script and expects exit 0; gives stdout. */
@@ -107,68 +30,9 @@ async function sh(script: string, edit?: (s: Spec) => void): Promise<string> {
   return r.out;
 }
 
-async function create(args: string[], edit?: (s: Spec) => void, extra: { pidFile?: string } = {}) {
-  const b = bundle(args, edit);
-  const id = newId('c');
-  const io = captureIo();
-  try {
-    const c = await Container.create({ id, bundle: b.dir, root: root.dir, stdio: io.stdio, ...extra });
-    made.containers.push(c);
-    return { c, id, io, bundle: b };
-  } finally {
-    // the init has its own copies; the files stay readable through io.out()/io.err()
-    io.close();
-  }
+function create(args: string[], edit?: (s: Spec) => void, extra: { pidFile?: string } = {}) {
+  return suite.create(args, { edit, tag: 'c', ...extra });
 }
-
-/** `Key:\tvalue` lines of /proc/self/status printed by the container. */
-function statusFields(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(\w+):\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = (m[2] as string).trim();
-  }
-  return out;
-}
-
-/** Mount points (field 5) of a mountinfo text. */
-function mountPoints(mountinfo: string): string[] {
-  return mountinfo
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' ')[4] as string);
-}
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  made = { ids: [], bundles: [], containers: [], dirs: [] };
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  const rt = defaultRuntime(root.dir);
-  for (const c of made.containers) await c.delete(true).catch(() => undefined);
-  for (const id of made.ids) await remove(rt, id, true).catch(() => undefined);
-  const left: string[] = [];
-  for (const id of made.ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  for (const b of made.bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const b of made.bundles) b.cleanup();
-  for (const t of made.dirs) t.cleanup();
-  root.cleanup();
-  // every test, passed or failed, leaves nothing of its containers on the host, and the host's
-  // mounts (the propagation of its `/` included) as they were
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('a container from a busybox bundle (library API)', () => {
   test('its init is pid 1 of a new pid namespace and runs process.args', async () => {
@@ -199,11 +63,8 @@ describeContainers('a container from a busybox bundle (library API)', () => {
     // no host mount point (/work, /run/hull, the tmpdir, the host's own mounts) is seen. Field 4 of
     // `/` is the rootfs's path within its filesystem, which the kernel shows for any bind mount
     // (runc's containers show the same), so mount points and sources are what is checked.
-    for (const line of out.split('\n').filter(Boolean)) {
-      const [pre, post] = line.split(' - ');
-      const point = pre?.split(' ')[4] ?? '';
-      const source = post?.split(' ')[1] ?? '';
-      for (const host of ['/work', '/run/hull', '/mnt/', path.dirname(root.dir)]) {
+    for (const { point, source } of parseMountinfo(out)) {
+      for (const host of ['/work', '/run/hull', '/mnt/', path.dirname(suite.root.dir)]) {
         expect(point.startsWith(host)).toBe(false);
         expect(source.startsWith(host)).toBe(false);
       }
@@ -250,7 +111,7 @@ describeContainers('a container from a busybox bundle (library API)', () => {
   test('root gets the default capability set and no_new_privs', async () => {
     expect(capMask(DEFAULT_CAPABILITIES).toString(16).padStart(16, '0')).toBe(DEFAULT_CAP_HEX);
     const f = statusFields(await sh('cat /proc/self/status'));
-    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: DEFAULT_CAP_HEX, CapEff: DEFAULT_CAP_HEX, CapInh: ZERO_CAPS, CapAmb: ZERO_CAPS, NoNewPrivs: '1' });
+    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: DEFAULT_CAP_HEX, CapEff: DEFAULT_CAP_HEX, CapInh: NO_CAPS, CapAmb: NO_CAPS, NoNewPrivs: '1' });
   });
 
   test('a non-root user without ambient capabilities has none effective or permitted', async () => {
@@ -259,7 +120,7 @@ describeContainers('a container from a busybox bundle (library API)', () => {
         s.process!.user = { uid: 65534, gid: 65534 };
       }),
     );
-    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: ZERO_CAPS, CapEff: ZERO_CAPS, CapInh: ZERO_CAPS, CapAmb: ZERO_CAPS, NoNewPrivs: '1' });
+    expect(f).toMatchObject({ CapBnd: DEFAULT_CAP_HEX, CapPrm: NO_CAPS, CapEff: NO_CAPS, CapInh: NO_CAPS, CapAmb: NO_CAPS, NoNewPrivs: '1' });
   });
 
   test('noNewPrivileges false leaves no_new_privs unset', async () => {
@@ -314,8 +175,7 @@ describeContainers('a container from a busybox bundle (library API)', () => {
   });
 
   test('create leaves the init waiting; start runs it; after its exit it is stopped', async () => {
-    const pidDir = tempDir('pid');
-    made.dirs.push(pidDir);
+    const pidDir = suite.dir('pid');
     const pidFile = path.join(pidDir.dir, 'init.pid');
     const { c, id, io, bundle: b } = await create(['sh', '-c', 'echo started; sleep 0.3'], undefined, { pidFile });
     const created = c.state();
@@ -333,7 +193,7 @@ describeContainers('a container from a busybox bundle (library API)', () => {
     expect(io.out()).toBe('started\n');
     expect(c.state()).toMatchObject({ status: 'stopped', pid: 0 });
     await c.delete();
-    expect(await settledLeftovers(id, { root: root.dir, bundle: b.dir })).toEqual([]);
+    expect(await settledLeftovers(id, { root: suite.root.dir, bundle: b.dir })).toEqual([]);
   });
 
   test('kill sends SIGTERM by default, which a trapping init handles', async () => {
@@ -359,7 +219,7 @@ describeContainers('a container from a busybox bundle (library API)', () => {
     stopped.c.start();
     await stopped.c.wait();
     await stopped.c.delete();
-    expect(await settledLeftovers(stopped.id, { root: root.dir, bundle: stopped.bundle.dir })).toEqual([]);
+    expect(await settledLeftovers(stopped.id, { root: suite.root.dir, bundle: stopped.bundle.dir })).toEqual([]);
 
     const running = await create(['sleep', '100']);
     running.c.start();
@@ -372,6 +232,6 @@ describeContainers('a container from a busybox bundle (library API)', () => {
     expect(alive(running.c.pid)).toBe(true);
     await running.c.delete(true);
     expect(await running.c.wait()).toMatchObject({ signal: 9 });
-    expect(await settledLeftovers(running.id, { root: root.dir, bundle: running.bundle.dir })).toEqual([]);
+    expect(await settledLeftovers(running.id, { root: suite.root.dir, bundle: running.bundle.dir })).toEqual([]);
   });
 });

@@ -10,46 +10,52 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Container, runContainer } from '../../lib/container/container';
-import { remove } from '../../lib/container/delete';
-import { defaultRuntime } from '../../lib/container/runtime';
+import { Container } from '../../lib/container/container';
 import type { Spec } from '../../lib/oci/schema';
 import { computeCapabilities } from '../../lib/task/capabilities';
 import { type TaskVolume, volumeToMount } from '../../lib/task/volumes';
-import {
-  assertHostReady,
-  describeContainers,
-  hostMountSnapshot,
-  mountsMentioning,
-  removeNewHullParents,
-  settledLeftovers,
-  snapshotHullParents,
-  waitFor,
-} from '../helpers/host';
-import { type Bundle, type TempDir, makeBundle, stateRoot, tempDir, uniqueId } from '../helpers/rootfs';
+import { describeContainers, mountsMentioning, waitFor } from '../helpers/host';
+import { type MountLine, parseMountinfo } from '../helpers/parse';
+import { uniqueId } from '../helpers/rootfs';
+import { containerSuite } from '../helpers/suite';
 
 jest.setTimeout(10_000);
 
 /** The init of the long-running tasks: it loops until the host creates /stop in its rootfs. */
 const LOOP = 'while :; do sleep 0.2; [ -e /stop ] && exit 0; done';
 
-interface Made {
-  ids: string[];
-  bundles: Bundle[];
-  containers: Container[];
-  dirs: TempDir[];
+/** What a test did to the host itself, undone or checked after it. */
+interface HostMade {
   /** host mount points to detach, in reverse order */
   mounts: string[];
   /** host paths that must not exist after the test (escape targets) */
   mustNotExist: string[];
 }
 
-let root: TempDir;
-let parents: Set<string>;
-let made: Made;
-let mountsBefore: string[];
+let made: HostMade;
+
+const suite = containerSuite({
+  removeWith: 'library',
+  moreLeftovers: () => {
+    // lazy: T takes every mount under it (the host's, and those the task propagated) with it
+    for (const point of [...made.mounts].reverse()) {
+      try {
+        execFileSync('umount', ['-l', point], { stdio: 'ignore' });
+      } catch {
+        // already gone with its parent
+      }
+    }
+    const left: string[] = [];
+    for (const t of suite.dirs) left.push(...mountsMentioning(t.dir).map((l) => `mount ${l}`));
+    for (const p of made.mustNotExist) if (fs.existsSync(p)) left.push(`path ${p}`);
+    return left;
+  },
+});
+
+beforeEach(() => {
+  made = { mounts: [], mustNotExist: [] };
+});
 
 function host(cmd: string, args: string[]): string {
   try {
@@ -75,8 +81,7 @@ interface Shared {
 
 /** T bind-mounted onto itself and made rshared: the host-side peer group of the volume. */
 function sharedDir(): Shared {
-  const t = tempDir('vol');
-  made.dirs.push(t);
+  const t = suite.dir('vol');
   hostMount(['--bind', t.dir], t.dir);
   host('mount', ['--make-rshared', t.dir]);
   const vol = path.join(t.dir, 'vol');
@@ -84,90 +89,15 @@ function sharedDir(): Shared {
   return { top: t.dir, vol };
 }
 
-function bundle(args: string[], edit?: (s: Spec) => void): Bundle {
-  const b = makeBundle({ args, ...(edit ? { edit } : {}) });
-  made.bundles.push(b);
-  return b;
-}
-
-function newId(tag: string): string {
-  const id = uniqueId(tag);
-  made.ids.push(id);
-  return id;
-}
-
-interface Io {
-  stdio: [number, number, number];
-  out(): string;
-  err(): string;
-  close(): void;
-}
-
-function captureIo(): Io {
-  const t = tempDir('io');
-  made.dirs.push(t);
-  const fds: [number, number, number] = [
-    fs.openSync('/dev/null', 'r'),
-    fs.openSync(path.join(t.dir, 'out'), 'w+'),
-    fs.openSync(path.join(t.dir, 'err'), 'w+'),
-  ];
-  let closed = false;
-  return {
-    stdio: fds,
-    out: () => fs.readFileSync(path.join(t.dir, 'out'), 'utf8'),
-    err: () => fs.readFileSync(path.join(t.dir, 'err'), 'utf8'),
-    close() {
-      if (!closed) for (const fd of fds) fs.closeSync(fd);
-      closed = true;
-    },
-  };
-}
-
 /** Creates and starts a container; gives it and its init's host pid. */
 async function startTask(args: string[], edit?: (s: Spec) => void) {
-  const b = bundle(args, edit);
-  const id = newId('m');
-  const io = captureIo();
-  try {
-    const c = await Container.create({ id, bundle: b.dir, root: root.dir, stdio: io.stdio });
-    made.containers.push(c);
-    c.start();
-    return { c, pid: c.pid, bundle: b, io };
-  } finally {
-    io.close();
-  }
+  const { c, bundle, io } = await suite.create(args, { edit, tag: 'm' });
+  c.start();
+  return { c, pid: c.pid, bundle, io };
 }
 
-async function run(args: string[], edit?: (s: Spec) => void) {
-  const b = bundle(args, edit);
-  const id = newId('r');
-  const io = captureIo();
-  try {
-    const exit = await runContainer({ id, bundle: b.dir, root: root.dir, stdio: io.stdio });
-    return { exit, out: io.out(), err: io.err(), bundle: b };
-  } finally {
-    io.close();
-  }
-}
-
-interface MountLine {
-  root: string;
-  point: string;
-  optional: string[];
-  fstype: string;
-  source: string;
-}
-
-function parseMountinfo(text: string): MountLine[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [pre = '', post = ''] = line.split(' - ');
-      const f = pre.split(' ');
-      const [fstype = '', source = ''] = post.split(' ');
-      return { root: f[3] ?? '', point: f[4] ?? '', optional: f.slice(6), fstype, source };
-    });
+function run(args: string[], edit?: (s: Spec) => void) {
+  return suite.run(args, { edit, tag: 'r' });
 }
 
 /** The task's mounts, from the host. */
@@ -196,45 +126,6 @@ function mountInTask(pid: number, source: string, point: string): void {
   // setns(CLONE_NEWNS) moves nsenter's root to the namespace's root: /bin/mount is busybox's
   host('nsenter', ['-t', String(pid), '-m', '/bin/mount', '-t', 'tmpfs', source, point]);
 }
-
-beforeAll(() => {
-  assertHostReady();
-  parents = snapshotHullParents();
-});
-
-afterAll(() => {
-  if (parents) removeNewHullParents(parents);
-});
-
-beforeEach(() => {
-  made = { ids: [], bundles: [], containers: [], dirs: [], mounts: [], mustNotExist: [] };
-  root = stateRoot();
-  mountsBefore = hostMountSnapshot();
-});
-
-afterEach(async () => {
-  const rt = defaultRuntime(root.dir);
-  for (const c of made.containers) await c.delete(true).catch(() => undefined);
-  for (const id of made.ids) await remove(rt, id, true).catch(() => undefined);
-  const left: string[] = [];
-  for (const id of made.ids) left.push(...(await settledLeftovers(id, { root: root.dir })));
-  // lazy: T takes every mount under it (the host's, and those the task propagated) with it
-  for (const point of [...made.mounts].reverse()) {
-    try {
-      execFileSync('umount', ['-l', point], { stdio: 'ignore' });
-    } catch {
-      // already gone with its parent
-    }
-  }
-  for (const b of made.bundles) left.push(...mountsMentioning(b.dir).map((l) => `mount ${l}`));
-  for (const t of made.dirs) left.push(...mountsMentioning(t.dir).map((l) => `mount ${l}`));
-  for (const p of made.mustNotExist) if (fs.existsSync(p)) left.push(`path ${p}`);
-  for (const b of made.bundles) b.cleanup();
-  for (const t of made.dirs) t.cleanup();
-  root.cleanup();
-  expect(left).toEqual([]);
-  expect(hostMountSnapshot()).toEqual(mountsBefore);
-});
 
 describeContainers('task volumes: propagation', () => {
   test('private: a host mount made after start is not seen in the task, nor the task\'s on the host', async () => {
@@ -368,23 +259,21 @@ describeContainers('mount destinations through symlinks', () => {
    */
   async function escapeAttempt(link: (outside: string) => string) {
     const { vol } = sharedDir();
-    const outside = path.join(os.tmpdir(), uniqueId('outside'));
-    fs.mkdirSync(outside);
-    made.dirs.push({ dir: outside, cleanup: () => fs.rmSync(outside, { recursive: true, force: true }) });
+    const outside = suite.dir('outside').dir;
     made.mustNotExist.push(path.join(outside, 'target'));
     const rootTargetExisted = fs.existsSync('/target');
     if (!rootTargetExisted) made.mustNotExist.push('/target');
 
-    const b = bundle(['sh', '-c', LOOP], withVolume({ source: vol, destination: '/escape/target' }));
+    const b = suite.bundle(['sh', '-c', LOOP], withVolume({ source: vol, destination: '/escape/target' }));
     fs.symlinkSync(link(outside), path.join(b.rootfs, 'escape'));
     const before = new Set(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n'));
-    const id = newId('esc');
-    const io = captureIo();
+    const id = suite.newId('esc');
+    const io = suite.captureIo();
     let c: Container | undefined;
     let error: unknown;
     try {
-      c = await Container.create({ id, bundle: b.dir, root: root.dir, stdio: io.stdio });
-      made.containers.push(c);
+      c = await Container.create({ id, bundle: b.dir, root: suite.root.dir, stdio: io.stdio });
+      suite.track(c);
     } catch (e) {
       error = e;
     } finally {

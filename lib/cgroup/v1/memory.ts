@@ -8,11 +8,11 @@ import {
   StatFile,
   type StatsSampler,
   at,
-  bitIf,
-  measuredBit,
-  put,
+  checkLimitAboveUsage,
+  memoryReading,
   parseFlatKeyed,
   parseSingleValue,
+  putMemory,
   sampleOnce,
 } from '../stats';
 
@@ -24,7 +24,7 @@ const MEMSW = 'memory.memsw.limit_in_bytes';
 export function apply(dir: string, r: LinuxResources): void {
   const m = r.memory;
   if (!m) return;
-  if (m.checkBeforeUpdate) checkAboveUsage(dir, m.limit);
+  if (m.checkBeforeUpdate) checkLimitAboveUsage(dir, 'memory.usage_in_bytes', m.limit);
   setLimitAndSwap(dir, m);
   if (m.reservation) writeCgroupFile(dir, 'memory.soft_limit_in_bytes', String(m.reservation), `${F}.reservation`);
   if (m.kernel) warnOnce('HULL_CGROUP_KMEM', 'linux.resources.memory.kernel is ignored: kernel memory limits are deprecated since Linux 5.4');
@@ -77,18 +77,6 @@ function noSwapAccounting(dir: string): HullError {
   });
 }
 
-function checkAboveUsage(dir: string, limit: number | undefined): void {
-  if (!limit || limit < 0) return;
-  const usage = parseSingleValue(readCgroupFile(dir, 'memory.usage_in_bytes'));
-  if (limit < usage) {
-    throw new HullError(`${F}.limit: ${limit} is below the current usage ${usage} of \`${dir}\``, {
-      code: 'EBUSY',
-      path: dir,
-      field: `${F}.limit`,
-    });
-  }
-}
-
 /** The `oom_kill` counter of memory.oom_control (Linux 4.13+); hierarchical, so kills in sub-cgroups count. */
 export function oomKillCount(dir: string): number {
   return parseFlatKeyed(readCgroupFile(dir, 'memory.oom_control'))['oom_kill'] ?? 0;
@@ -96,19 +84,6 @@ export function oomKillCount(dir: string): number {
 
 const STAT_KEYS = new KeySet(['total_rss', 'total_cache', 'total_swap', 'total_mapped_file', 'total_pgfault', 'total_pgmajfault']);
 const OOM_KEYS = new KeySet(['oom_kill']);
-
-const B = {
-  usage: measuredBit('memory.usage'),
-  maxUsage: measuredBit('memory.maxUsage'),
-  rss: measuredBit('memory.rss'),
-  cache: measuredBit('memory.cache'),
-  swap: measuredBit('memory.swap'),
-  kernel: measuredBit('memory.kernelUsage'),
-  mapped: measuredBit('memory.mappedFile'),
-  pgfault: measuredBit('memory.pgfault'),
-  pgmajfault: measuredBit('memory.pgmajfault'),
-  oom: measuredBit('oomKills'),
-};
 
 /** Samples a v1 memory cgroup; the total_* keys of memory.stat include sub-cgroups. */
 export class MemorySampler implements StatsSampler {
@@ -119,6 +94,7 @@ export class MemorySampler implements StatsSampler {
   private readonly oom: StatFile;
   private readonly v = new Float64Array(STAT_KEYS.keys.length);
   private readonly o = new Float64Array(1);
+  private readonly r = memoryReading();
 
   constructor(dir: string) {
     this.usage = new StatFile(path.join(dir, 'memory.usage_in_bytes'));
@@ -129,26 +105,20 @@ export class MemorySampler implements StatsSampler {
   }
 
   sample(s: CgroupStats): number {
-    const m = s.memory;
-    const v = this.v;
+    const { r, v } = this;
     this.stat.keyed(STAT_KEYS, v);
     this.oom.keyed(OOM_KEYS, this.o);
-    const usage = this.usage.value();
-    const oom = at(this.o, 0);
-    m.usage = Number.isNaN(usage) ? 0 : usage;
-    s.oomKills = Number.isNaN(oom) ? 0 : oom;
-    return (
-      bitIf(usage, B.usage) |
-      bitIf(oom, B.oom) |
-      put(m, 'maxUsage', this.maxUsage.value(), B.maxUsage) |
-      put(m, 'kernelUsage', this.kmem.value(), B.kernel) |
-      put(m, 'rss', at(v, 0), B.rss) |
-      put(m, 'cache', at(v, 1), B.cache) |
-      put(m, 'swap', at(v, 2), B.swap) |
-      put(m, 'mappedFile', at(v, 3), B.mapped) |
-      put(m, 'pgfault', at(v, 4), B.pgfault) |
-      put(m, 'pgmajfault', at(v, 5), B.pgmajfault)
-    );
+    r.usage = this.usage.value();
+    r.oomKills = at(this.o, 0);
+    r.maxUsage = this.maxUsage.value();
+    r.kernelUsage = this.kmem.value();
+    r.rss = at(v, 0);
+    r.cache = at(v, 1);
+    r.swap = at(v, 2);
+    r.mappedFile = at(v, 3);
+    r.pgfault = at(v, 4);
+    r.pgmajfault = at(v, 5);
+    return putMemory(s, r);
   }
 
   close(): void {

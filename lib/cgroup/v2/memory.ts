@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { HullError } from '../../errors';
 import { cgroupFileExists, isErrno, readCgroupFile, warnOnce, writeCgroupFile } from '../files';
 import type { LinuxMemory, LinuxResources } from '../resources';
 import {
@@ -8,11 +7,10 @@ import {
   StatFile,
   type StatsSampler,
   at,
-  bitIf,
-  measuredBit,
+  checkLimitAboveUsage,
+  memoryReading,
   parseFlatKeyed,
-  parseSingleValue,
-  put,
+  putMemory,
   sampleOnce,
 } from '../stats';
 
@@ -43,7 +41,7 @@ export function apply(dir: string, r: LinuxResources): void {
   if (cgroupFileExists(dir, 'memory.oom.group')) writeCgroupFile(dir, 'memory.oom.group', '1');
   const m = r.memory;
   if (!m) return;
-  if (m.checkBeforeUpdate) checkAboveUsage(dir, m.limit);
+  if (m.checkBeforeUpdate) checkLimitAboveUsage(dir, 'memory.current', m.limit);
   setSwap(dir, swapMaxValue(m));
   const max = toV2(m.limit);
   if (max) writeCgroupFile(dir, 'memory.max', max, `${F}.limit`);
@@ -69,18 +67,6 @@ function warnUnsupported(m: LinuxMemory): void {
   if (m.disableOOMKiller) warnOnce('HULL_CGROUP_V2_OOM', `${F}.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer`);
 }
 
-function checkAboveUsage(dir: string, limit: number | undefined): void {
-  if (!limit || limit < 0) return;
-  const usage = parseSingleValue(readCgroupFile(dir, 'memory.current'));
-  if (limit < usage) {
-    throw new HullError(`${F}.limit: ${limit} is below the current usage ${usage} of \`${dir}\``, {
-      code: 'EBUSY',
-      path: dir,
-      field: `${F}.limit`,
-    });
-  }
-}
-
 /** memory.events `oom_kill` (Linux 4.13+): counts kills in this cgroup and its descendants. */
 export function oomKillCount(dir: string): number {
   return parseFlatKeyed(readCgroupFile(dir, 'memory.events'))['oom_kill'] ?? 0;
@@ -88,19 +74,6 @@ export function oomKillCount(dir: string): number {
 
 const STAT_KEYS = new KeySet(['anon', 'file', 'file_mapped', 'pgfault', 'pgmajfault', 'kernel']);
 const EVENT_KEYS = new KeySet(['oom_kill']);
-const B = {
-  usage: measuredBit('memory.usage'),
-  maxUsage: measuredBit('memory.maxUsage'),
-  rss: measuredBit('memory.rss'),
-  cache: measuredBit('memory.cache'),
-  swap: measuredBit('memory.swap'),
-  kernel: measuredBit('memory.kernelUsage'),
-  mapped: measuredBit('memory.mappedFile'),
-  pgfault: measuredBit('memory.pgfault'),
-  pgmajfault: measuredBit('memory.pgmajfault'),
-  oom: measuredBit('oomKills'),
-};
-
 /** Samples a v2 memory cgroup: rss ← anon, cache ← file; `kernel` exists from Linux 5.18, memory.peak from 5.19. */
 export class MemorySampler implements StatsSampler {
   private readonly current: StatFile;
@@ -110,6 +83,7 @@ export class MemorySampler implements StatsSampler {
   private readonly events: StatFile;
   private readonly v = new Float64Array(STAT_KEYS.keys.length);
   private readonly e = new Float64Array(1);
+  private readonly r = memoryReading();
 
   constructor(dir: string) {
     this.current = new StatFile(path.join(dir, 'memory.current'));
@@ -120,26 +94,20 @@ export class MemorySampler implements StatsSampler {
   }
 
   sample(s: CgroupStats): number {
-    const m = s.memory;
-    const v = this.v;
+    const { r, v } = this;
     this.stat.keyed(STAT_KEYS, v);
     this.events.keyed(EVENT_KEYS, this.e);
-    const usage = this.current.value();
-    const oom = at(this.e, 0);
-    m.usage = Number.isNaN(usage) ? 0 : usage;
-    s.oomKills = Number.isNaN(oom) ? 0 : oom;
-    return (
-      bitIf(usage, B.usage) |
-      bitIf(oom, B.oom) |
-      put(m, 'maxUsage', this.peak.value(), B.maxUsage) |
-      put(m, 'swap', this.swap.value(), B.swap) |
-      put(m, 'rss', at(v, 0), B.rss) |
-      put(m, 'cache', at(v, 1), B.cache) |
-      put(m, 'mappedFile', at(v, 2), B.mapped) |
-      put(m, 'pgfault', at(v, 3), B.pgfault) |
-      put(m, 'pgmajfault', at(v, 4), B.pgmajfault) |
-      put(m, 'kernelUsage', at(v, 5), B.kernel)
-    );
+    r.usage = this.current.value();
+    r.oomKills = at(this.e, 0);
+    r.maxUsage = this.peak.value();
+    r.swap = this.swap.value();
+    r.rss = at(v, 0);
+    r.cache = at(v, 1);
+    r.mappedFile = at(v, 2);
+    r.pgfault = at(v, 3);
+    r.pgmajfault = at(v, 4);
+    r.kernelUsage = at(v, 5);
+    return putMemory(s, r);
   }
 
   close(): void {

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CgroupManager } from '../../../lib/cgroup';
 import { Container } from '../../../lib/container/container';
 import { create } from '../../../lib/container/create';
 import { remove } from '../../../lib/container/delete';
@@ -9,9 +8,8 @@ import { kill } from '../../../lib/container/kill';
 import type { Runtime } from '../../../lib/container/runtime';
 import { start } from '../../../lib/container/start';
 import { state } from '../../../lib/container/state';
-import { StateStore } from '../../../lib/container/state-store';
 import { HullError } from '../../../lib/errors';
-import { RecordingCgroups, RecordingSyscalls } from '../../helpers/recording-syscalls';
+import { type RecordingCgroups, type RecordingSyscalls, recordingRuntime } from '../../helpers/recording-syscalls';
 import { tmpBundle } from '../../helpers/unit-bundle';
 
 let root: string;
@@ -28,17 +26,7 @@ function bundle(edit?: Parameters<typeof tmpBundle>[0]): string {
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-unit-root-'));
-  sys = new RecordingSyscalls();
-  cgroups = new Map();
-  rt = {
-    store: new StateStore(root),
-    sys,
-    cgroups: (id) => {
-      const cg = cgroups.get(id) ?? new RecordingCgroups(id);
-      cgroups.set(id, cg);
-      return cg as unknown as CgroupManager;
-    },
-  };
+  ({ rt, sys, cgroups } = recordingRuntime(root));
 });
 
 afterEach(() => {

@@ -1,16 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CgroupManager } from '../../../lib/cgroup';
 import { create } from '../../../lib/container/create';
 import { type ContainerEvent, events, nextTick, parseDuration, runcStats } from '../../../lib/container/events';
 import { pause, resume } from '../../../lib/container/pause';
 import type { Runtime } from '../../../lib/container/runtime';
 import { start } from '../../../lib/container/start';
 import { state } from '../../../lib/container/state';
-import { StateStore } from '../../../lib/container/state-store';
 import { parseMemory, parseResourcesJson, resourcesFromFlags, update } from '../../../lib/container/update';
-import { RecordingCgroups, RecordingSyscalls } from '../../helpers/recording-syscalls';
+import { type RecordingCgroups, type RecordingSyscalls, recordingRuntime } from '../../helpers/recording-syscalls';
 import { tmpBundle } from '../../helpers/unit-bundle';
 
 let root: string;
@@ -21,17 +19,7 @@ const cleanups: (() => void)[] = [];
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-unit-root-'));
-  sys = new RecordingSyscalls();
-  cgroups = new Map();
-  rt = {
-    store: new StateStore(root),
-    sys,
-    cgroups: (id) => {
-      const cg = cgroups.get(id) ?? new RecordingCgroups(id);
-      cgroups.set(id, cg);
-      return cg as unknown as CgroupManager;
-    },
-  };
+  ({ rt, sys, cgroups } = recordingRuntime(root));
 });
 
 afterEach(() => {

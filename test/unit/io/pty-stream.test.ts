@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PtyStream } from '../../../lib/io/pty-stream';
 import { native } from '../../../lib/native';
-import { O_NONBLOCK, TermOutput, fdInfo, pySend } from '../../helpers/recvtty';
+import { O_NONBLOCK, TermOutput, destroyStreams, fdInfo, pySend } from '../../helpers/recvtty';
 
 jest.setTimeout(10_000);
 
@@ -21,13 +21,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  for (const s of streams) {
-    if (!s.destroyed) {
-      const closed = new Promise((r) => s.once('close', r));
-      s.destroy();
-      await closed;
-    }
-  }
+  await destroyStreams(streams);
   for (const pid of children) {
     try {
       process.kill(pid, 'SIGKILL');
