@@ -16,7 +16,7 @@ import {
 import { type CgroupLayout, type ControllerDir, type ControllerName, buildLayout, hierarchyKeys } from './layout';
 import { hierarchyDir, resolveCgroupsPath } from './path';
 import { type LinuxResources, validateResources } from './resources';
-import { type CgroupStats, StatsReader, type StatsSampler } from './stats';
+import { type CgroupStats, StatFile, StatsReader, type StatsSampler } from './stats';
 import * as v1blkio from './v1/blkio';
 import * as v1cpu from './v1/cpu';
 import * as v1cpuacct from './v1/cpuacct';
@@ -64,6 +64,8 @@ export interface CgroupManager {
   freeze(): Promise<void>;
   thaw(): Promise<void>;
   isFrozen(): boolean;
+  /** pids() for periodic use: one kept cgroup.procs fd instead of a walk of every hierarchy */
+  procsReader(): ProcsReader;
   /** a one-off sample; for periodic sampling keep a statsReader() */
   stats(): CgroupStats;
   statsReader(): StatsReader;
@@ -188,6 +190,12 @@ export class FsCgroupManager implements CgroupManager {
       throw new HullError(`refusing to move hull's own process ${pid} into a container's cgroups`, { code: 'EINVALIDARG' });
     }
     for (const h of this.layout.hierarchies) writeCgroupFile(h.dir, 'cgroup.procs', String(pid));
+  }
+
+  procsReader(): ProcsReader {
+    // every process of the task is in every hierarchy's task cgroup, or below it: one will do
+    const h = this.layout.hierarchies.find((x) => x.keys.includes('pids')) ?? this.layout.hierarchies[0];
+    return new ProcsReader(h?.dir, () => this.pids());
   }
 
   pids(): number[] {
@@ -389,6 +397,31 @@ export class FsCgroupManager implements CgroupManager {
         cause: failed,
       });
     }
+  }
+}
+
+/**
+ * The task's pids, sampled often (a stats stream): cgroup.procs re-read with pread on a kept fd,
+ * sorted, and the whole walk only while the cgroup has sub-cgroups (cgroupfs counts each in the
+ * directory's link count, as a filesystem does).
+ */
+export class ProcsReader {
+  private readonly procs: StatFile | undefined;
+
+  constructor(
+    private readonly dir: string | undefined,
+    private readonly walk: () => number[],
+  ) {
+    this.procs = dir ? new StatFile(path.join(dir, 'cgroup.procs')) : undefined;
+  }
+
+  read(): number[] {
+    if (!this.dir || !this.procs || fs.statSync(this.dir, { throwIfNoEntry: false })?.nlink !== 2) return this.walk();
+    return this.procs.numbers().sort((a, b) => a - b);
+  }
+
+  close(): void {
+    this.procs?.close();
   }
 }
 

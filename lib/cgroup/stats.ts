@@ -255,6 +255,23 @@ export class StatFile {
     else scanKeyed(scratch, n, set, out);
   }
 
+  /** The file as one decimal number a line (cgroup.procs): empty when missing. */
+  numbers(): number[] {
+    const n = this.read();
+    const out: number[] = [];
+    let v = -1;
+    for (let i = 0; i < n; i++) {
+      const c = scratch[i] as number;
+      if (c >= 0x30 && c <= 0x39) v = (v < 0 ? 0 : v * 10) + (c - 0x30);
+      else if (v >= 0) {
+        out.push(v);
+        v = -1;
+      }
+    }
+    if (v >= 0) out.push(v);
+    return out;
+  }
+
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;

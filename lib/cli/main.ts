@@ -100,6 +100,9 @@ export function reportError(e: unknown, g: Globals | undefined): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // warnings in hull's own voice, without Node's --trace-warnings hint
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => process.stderr.write(`hull: warning: ${w.message}\n`));
   let globals: Globals | undefined;
   try {
     const split = splitGlobals(argv);

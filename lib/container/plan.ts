@@ -148,15 +148,21 @@ function devicePlan(spec: Spec): NativeDevice[] {
   return [...out.values()];
 }
 
-/** The five capability sets as masks. */
+/**
+ * The five capability sets as masks. The kernel raises an ambient capability only if it is both
+ * permitted and inheritable; like runc, hull skips the others with a warning rather than fail,
+ * since `runc spec` itself writes ambient capabilities without inheritable ones.
+ */
 export function capsPlan(c: LinuxCapabilities = {}): NativeCaps {
-  return {
-    bounding: capMask(c.bounding),
-    effective: capMask(c.effective),
-    permitted: capMask(c.permitted),
-    inheritable: capMask(c.inheritable),
-    ambient: capMask(c.ambient),
-  };
+  const permitted = capMask(c.permitted);
+  const inheritable = capMask(c.inheritable);
+  const asked = capMask(c.ambient);
+  const ambient = asked & permitted & inheritable;
+  if (ambient !== asked) {
+    const skipped = (c.ambient ?? []).filter((name) => !(ambient & capMask([name])));
+    process.emitWarning(`ambient capabilities not raised, as they are not both permitted and inheritable: ${skipped.join(', ')}`, { code: 'HULL_AMBIENT' });
+  }
+  return { bounding: capMask(c.bounding), effective: capMask(c.effective), permitted, inheritable, ambient };
 }
 
 /** The filesystem part of a plan for a process that keeps the filesystem it finds (exec, the universal executor). */

@@ -529,6 +529,7 @@ export class ExecutorServer {
     const { TickScheduler, checkInterval } = require('./scheduler') as typeof import('./scheduler');
     const interval = checkInterval(intervalMs);
     const reader = task.cgroup.statsReader();
+    const procs = task.cgroup.procsReader();
     let prev: CgroupStats | undefined;
     let prevAt = 0;
     const sched = new TickScheduler(
@@ -540,7 +541,7 @@ export class ExecutorServer {
           stats,
           cpuPercent: cpuPercent(prev, stats, (at - prevAt) * 1e6),
           timestamp: performance.timeOrigin + at,
-          pids: task.cgroup.pids(),
+          pids: procs.read(),
         };
         prev = stats;
         prevAt = at;
@@ -551,6 +552,7 @@ export class ExecutorServer {
         // a collection error ends the stream (the cgroup went away with the task)
         conn.streams.delete(id);
         reader.close();
+        procs.close();
         this.send(conn, encodeJson(FrameType.Error, id, errorToMessage(e)));
       },
     );
@@ -558,6 +560,7 @@ export class ExecutorServer {
     sched.stop = () => {
       stop();
       reader.close();
+      procs.close();
       this.log.log('debug', 'stats stream closed', { stream: id });
     };
     conn.streams.set(id, sched);

@@ -105,6 +105,23 @@ describe('createCgroupManager on v1', () => {
     expect(m.pids()).toEqual([10, 20, 30]);
   });
 
+  it('reads pids for a stats stream from one kept cgroup.procs, and walks only while there are sub-cgroups', () => {
+    const { fx, m } = setup('v1');
+    populated(fx, m);
+    const procs = path.join(m.paths()['pids'] ?? '', 'cgroup.procs');
+    fs.writeFileSync(procs, '30\n10\n');
+    const r = m.procsReader();
+    expect(r.read()).toEqual([10, 30]);
+    fs.writeFileSync(procs, '7\n'); // same file, re-read in place
+    expect(r.read()).toEqual([7]);
+    const sub = path.join(m.paths()['pids'] ?? '', 'sub');
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, 'cgroup.procs'), '20\n');
+    expect(r.read()).toEqual(m.pids());
+    expect(r.read()).toContain(20);
+    r.close();
+  });
+
   it('freezes and thaws through freezer.state', async () => {
     const { fx, m } = setup('v1');
     populated(fx, m);

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLONE, MS, S_IFCHR } from '../../../lib/container/constants';
 import { parseMountOptions } from '../../../lib/container/mount-options';
-import { buildPlan, capMask, type PlanContext } from '../../../lib/container/plan';
+import { buildPlan, capMask, capsPlan, type PlanContext } from '../../../lib/container/plan';
 import { DEFAULT_CAPABILITIES } from '../../../lib/oci/capabilities';
 import type { Spec } from '../../../lib/oci/schema';
 import { defaultSpec } from '../../../lib/oci/spec';
@@ -123,5 +123,15 @@ describe('parseMountOptions', () => {
 
   it('refuses options of other runtimes that hull does not do, naming the field', () => {
     expect(() => parseMountOptions(['rbind', 'tmpcopyup'], 'mounts[3].options')).toThrow(expect.objectContaining({ code: 'EUNSUPPORTED', field: 'mounts[3].options[1]' }));
+  });
+});
+
+describe('capsPlan', () => {
+  it('raises only the ambient capabilities that are permitted and inheritable, as runc does', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const caps = capsPlan({ permitted: ['CAP_CHOWN', 'CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_CHOWN', 'CAP_KILL'] });
+    expect(caps.ambient).toBe(1n << 5n);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('CAP_CHOWN'), expect.anything());
+    warn.mockRestore();
   });
 });
