@@ -75,6 +75,14 @@ async function spawnInit(rt: Runtime, opts: CreateOptions, spec: Spec, bundle: s
   return rt.sys.spawn(plan);
 }
 
+let ownerName: string | undefined;
+
+/** The user who created the container, as runc records it; looked up once per process. */
+function owner(): string {
+  ownerName ??= os.userInfo().username;
+  return ownerName;
+}
+
 /** Undoes a create that failed part-way: nothing of it may stay behind. */
 async function undo(rt: Runtime, id: string, cg: CgroupManager | undefined, pidfd: number | undefined): Promise<void> {
   if (pidfd !== undefined) {
@@ -116,7 +124,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       annotations: spec.annotations ?? {},
       created: new Date().toISOString(),
       startTime: rt.sys.procStat(spawned.pid)?.startTime ?? 0,
-      owner: os.userInfo().username,
+      owner: owner(),
       cgroupPaths: cg.paths(),
       ...(spec.linux?.cgroupsPath !== undefined ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
     };
