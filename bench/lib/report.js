@@ -186,6 +186,9 @@ function readme(order, intro) {
     }
     out.push('');
   }
+  // the analysis of the misses is written by hand: it is not regenerated with the numbers
+  const bounds = path.join(BENCH, 'bounds.md');
+  if (fs.existsSync(bounds)) out.push(fs.readFileSync(bounds, 'utf8').trim(), '');
   for (const p of parts) {
     out.push(renderPart(p).replace(/^### /, '### '));
   }
