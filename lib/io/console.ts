@@ -11,11 +11,12 @@ import { PtyStream } from './pty-stream';
 
 export class ConsoleListener {
   readonly path: string;
-  private readonly dir: string;
+  readonly dir: string;
   private fd: number;
 
-  constructor() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-console-'));
+  /** prefix: of the private directory that holds the socket, under the tmpdir */
+  constructor(prefix = 'hull-console-') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     this.path = path.join(this.dir, 'console.sock');
     this.fd = native().listenUnix(this.path);
   }

@@ -76,7 +76,14 @@ extern "C" int hull_spawn(const hull_plan *p, int parent_sync, hull_spawned *out
     close(pidfd);
     pid = m.pid;
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0) return fail(err, errno, "exec", "pidfd_open", "pidfd_open");
+    if (pidfd < 0) {
+      // the exec process is our child and not yet reaped, so its pid is still its own
+      int e = errno;
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      return fail(err, e, "exec", "pidfd_open", "pidfd_open");
+    }
     do n = recv(parent_sync, &m, sizeof m, 0); while (n < 0 && errno == EINTR);
   }
   out->hold_fd = -1;

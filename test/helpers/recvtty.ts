@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { ConsoleListener } from '../../lib/io/console';
 import { native } from '../../lib/native';
 
 export const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -36,39 +37,16 @@ export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+const SOCKET_DIR_PREFIX = `hull-test-${process.pid}-tty-`;
+
 function socketDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `hull-test-${process.pid}-tty-`));
+  return fs.mkdtempSync(path.join(os.tmpdir(), SOCKET_DIR_PREFIX));
 }
 
-/** A console socket on hull's own helpers: listenUnix, accept, recvFd. */
-export class ConsoleReceiver {
-  readonly dir: string;
-  readonly path: string;
-  private fd: number;
-
+/** A console socket on hull's own helpers (listenUnix, accept, recvFd), named as the tests' files are. */
+export class ConsoleReceiver extends ConsoleListener {
   constructor() {
-    this.dir = socketDir();
-    this.path = path.join(this.dir, 'console.sock');
-    this.fd = native().listenUnix(this.path);
-  }
-
-  /**
-   * Accepts one connection and receives the master. accept() blocks the thread: call it only
-   * once a sender has connected (`hull create` has returned 0: the init sends during setup).
-   */
-  receive(): { fd: number; name: string } {
-    const conn = native().accept(this.fd);
-    try {
-      return native().recvFd(conn);
-    } finally {
-      native().close(conn);
-    }
-  }
-
-  close(): void {
-    if (this.fd >= 0) native().close(this.fd);
-    this.fd = -1;
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    super(SOCKET_DIR_PREFIX);
   }
 }
 
