@@ -193,9 +193,10 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   procsReader(): ProcsReader {
-    // every process of the task is in every hierarchy's task cgroup, or below it: one will do
-    const h = this.layout.hierarchies.find((x) => x.keys.includes('pids')) ?? this.layout.hierarchies[0];
-    return new ProcsReader(h?.dir, () => this.pids());
+    // every process of the task is in every hierarchy's task cgroup, or below it: one will do, and
+    // the unified one is best, as only v2 re-lists cgroup.procs on a re-read of a kept fd (see ProcsReader)
+    const h = this.layout.unified ?? this.layout.hierarchies.find((x) => x.keys.includes('pids')) ?? this.layout.hierarchies[0];
+    return new ProcsReader(h?.dir, h?.version ?? 2, () => this.pids());
   }
 
   pids(): number[] {
@@ -401,15 +402,22 @@ export class FsCgroupManager implements CgroupManager {
 }
 
 /**
- * The task's pids, sampled often (a stats stream): cgroup.procs re-read with pread on a kept fd,
- * sorted, and the whole walk only while the cgroup has sub-cgroups (cgroupfs counts each in the
- * directory's link count, as a filesystem does).
+ * The task's pids, sampled often (a stats stream): cgroup.procs re-read, sorted, and the whole walk
+ * only while the cgroup has sub-cgroups (cgroupfs counts each in the directory's link count, as a
+ * filesystem does).
+ *
+ * On v2 the fd is kept: a read from offset 0 restarts the kernel's task iterator. On v1 it is not:
+ * cgroup v1 serves cgroup.procs from a pid list it builds at the first read after open and keeps,
+ * for the same reader, until one second passes without a read (cgroup_pidlist_start and
+ * CGROUP_PIDLIST_DESTROY_DELAY in kernel/cgroup/cgroup-v1.c). A kept fd sampled faster than that
+ * would see the task's first pids forever, so v1 opens the file for each read.
  */
 export class ProcsReader {
   private readonly procs: StatFile | undefined;
 
   constructor(
     private readonly dir: string | undefined,
+    private readonly version: 1 | 2,
     private readonly walk: () => number[],
   ) {
     this.procs = dir ? new StatFile(path.join(dir, 'cgroup.procs')) : undefined;
@@ -417,7 +425,9 @@ export class ProcsReader {
 
   read(): number[] {
     if (!this.dir || !this.procs || fs.statSync(this.dir, { throwIfNoEntry: false })?.nlink !== 2) return this.walk();
-    return this.procs.numbers().sort((a, b) => a - b);
+    const pids = this.procs.numbers().sort((a, b) => a - b);
+    if (this.version === 1) this.procs.close();
+    return pids;
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HullError } from '../../lib/errors';
 import { type CgroupManager, type LinuxResources, clearDetectionCache, cpuPercent, createCgroupManager } from '../../lib/cgroup';
+import { ProcsReader } from '../../lib/cgroup/manager';
 import {
   type Gated,
   canManageCgroups,
@@ -35,6 +36,11 @@ function gated(m: CgroupManager, script: string): Gated {
   children.push(g);
   m.addPid(g.pid);
   return g;
+}
+
+function childrenOf(pid: number): number[] {
+  const list = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+  return list ? list.split(' ').map(Number) : [];
 }
 
 function read(m: CgroupManager, key: string, file: string): string {
@@ -121,6 +127,26 @@ d('CgroupManager on this host', () => {
       expect(line).toContain(prefix);
     }
     expect(() => m.addPid(process.pid)).toThrow(/own process/);
+  });
+
+  it('procsReader sees processes that join after its first read, in every hierarchy, when sampled often', async () => {
+    // v1 keeps the pid list of a kept cgroup.procs fd while it is read at least once a second;
+    // the test counts the children in /proc, as a fresh open of cgroup.procs would refresh that list
+    const m = newManager();
+    const g = gated(m, 'sleep 30 & sleep 30 & wait');
+    const readers = Object.entries(m.paths()).map(([key, dir]) => new ProcsReader(dir, key === 'unified' ? 2 : 1, () => m.pids()));
+    const managed = m.procsReader();
+    for (const r of [...readers, managed]) expect(r.read()).toEqual([g.pid]);
+    g.start();
+    let all = [g.pid];
+    for (let i = 0; i < 40 && all.length < 3; i++) {
+      await delay(50);
+      all = [g.pid, ...childrenOf(g.pid)].sort((a, b) => a - b);
+      for (const r of [...readers, managed]) r.read(); // keep every reader warm, as a 50 ms stream would
+    }
+    expect(all).toHaveLength(3);
+    for (const r of [...readers, managed]) expect(r.read()).toEqual(all);
+    for (const r of [...readers, managed]) r.close();
   });
 
   it('measures a CPU spinner at about one core', async () => {
