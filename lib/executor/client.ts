@@ -32,6 +32,7 @@ import {
   type Frame,
   type Hello,
 } from './protocol';
+import type { TickScheduler } from './scheduler';
 import type { ExecutorConfig } from './server';
 import type {
   ExecCommand,
@@ -48,6 +49,7 @@ import type {
   LaunchResult,
   ReattachConfig,
   ShutdownOptions,
+  StatsOptions,
   TaskRecord,
   TaskResourceUsage,
 } from './types';
@@ -227,6 +229,8 @@ class ExecutorClient implements Executor {
   private gone: HullError | undefined;
   private intentional = false;
   private cgroupPaths: Record<string, string> | undefined;
+  /** stats streams sampled in this process */
+  private readonly samplers = new Set<TickScheduler>();
   private launched = false;
 
   constructor(
@@ -335,6 +339,7 @@ class ExecutorClient implements Executor {
         err = new HullError(`lost the connection to the executor (pid ${this.pid}); it still runs: reattach`, { code: 'ENOTCONN' });
       }
       this.gone = err;
+      this.stopSamplers();
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       for (const s of this.streams.values()) s.end(err);
@@ -345,6 +350,10 @@ class ExecutorClient implements Executor {
       }
     })();
     return this.lost;
+  }
+
+  private stopSamplers(): void {
+    for (const s of [...this.samplers]) s.stop();
   }
 
   /** The kernel closes a killed process's fds before it is a zombie: give it a moment to be seen dead. */
@@ -430,6 +439,8 @@ class ExecutorClient implements Executor {
       throw this.gone;
     }
     this.intentional = true;
+    // before the executor removes the cgroups they read; the streams end with the connection
+    this.stopSamplers();
     const r = (await this.request('shutdown', { signal: opts.signal ?? 'SIGINT', gracePeriodMs: opts.gracePeriodMs ?? 0 })) as { exit: ExecExit | null };
     if (r?.exit) this.exit = r.exit;
     // the executor exits right after its answer: make sure it is gone
@@ -449,19 +460,26 @@ class ExecutorClient implements Executor {
     return (await this.request('version')) as ExecutorVersion;
   }
 
-  stats(opts: { intervalMs?: number } = {}): AsyncIterable<TaskResourceUsage> {
+  stats(opts: StatsOptions = {}): AsyncIterable<TaskResourceUsage> {
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<TaskResourceUsage> => {
         if (this.gone) {
           const err = this.gone;
           return { next: () => Promise.reject(err) };
         }
+        if (opts.sampler !== undefined && opts.sampler !== 'agent' && opts.sampler !== 'executor') {
+          const err = new HullError(`stats: sampler must be 'agent' or 'executor', got ${String(opts.sampler)}`, { code: 'EINVALIDARG', field: 'sampler' });
+          return { next: () => Promise.reject(err) };
+        }
         const id = this.nextId++;
         const q = new AsyncQueue<TaskResourceUsage>();
         this.streams.set(id, q);
-        this.send(encodeJson(FrameType.Request, id, { method: 'stats', params: { intervalMs: opts.intervalMs ?? 1000 } }));
+        const here = opts.sampler !== 'executor' && this.cgroupPaths !== undefined;
+        const local = here ? this.sampleHere(id, q, opts.intervalMs) : undefined;
+        if (!here) this.send(encodeJson(FrameType.Request, id, { method: 'stats', params: { intervalMs: opts.intervalMs ?? 1000 } }));
         const close = (): void => {
-          if (!q.done && !this.gone) this.send(encodeJson(FrameType.StreamClose, id, undefined));
+          if (here) local?.stop();
+          else if (!q.done && !this.gone) this.send(encodeJson(FrameType.StreamClose, id, undefined));
           q.end();
           this.streams.delete(id);
         };
@@ -474,6 +492,39 @@ class ExecutorClient implements Executor {
         };
       },
     };
+  }
+
+  /**
+   * The stream in this process, on the task's cgroups (see sampler.ts): it stops with the
+   * connection, or before a shutdown removes them.
+   */
+  private sampleHere(id: number, q: AsyncQueue<TaskResourceUsage>, intervalMs: number | undefined): TickScheduler | undefined {
+    const { createCgroupManager } = require('../cgroup') as typeof import('../cgroup');
+    const { statsStream } = require('./sampler') as typeof import('./sampler');
+    let sched: TickScheduler;
+    try {
+      const cgroup = createCgroupManager({ id: this.id, paths: this.cgroupPaths });
+      sched = statsStream(cgroup, intervalMs ?? 1000, {
+        sample: (usage) => q.push(usage),
+        error: (e) => {
+          this.samplers.delete(sched);
+          this.streams.delete(id);
+          q.end(e);
+        },
+      });
+    } catch (e) {
+      this.streams.delete(id);
+      q.end(e);
+      return undefined;
+    }
+    this.samplers.add(sched);
+    const stop = sched.stop.bind(sched);
+    sched.stop = () => {
+      stop();
+      this.samplers.delete(sched);
+    };
+    sched.start();
+    return sched;
   }
 
   private dropExec(id: number): void {

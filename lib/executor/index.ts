@@ -26,5 +26,6 @@ export type {
   NamespaceMode,
   ReattachConfig,
   ShutdownOptions,
+  StatsOptions,
   TaskResourceUsage,
 } from './types';

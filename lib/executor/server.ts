@@ -9,9 +9,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { CgroupStats, LinuxResources } from '../cgroup';
-import { cpuPercent } from '../cgroup/stats';
+import type { LinuxResources } from '../cgroup';
 import { HullError } from '../errors';
 import type { ExitStatus } from '../native';
 import { exitStatusCode, parseSignal } from '../signals';
@@ -34,7 +32,7 @@ import {
 import type { ServerExec } from './exec-server';
 import type { TickScheduler } from './scheduler';
 import type { LaunchContext, RunningTask } from './task';
-import type { ExecCommand, ExecExit, ExecutorDiagnostics, Isolation, TaskRecord, TaskResourceUsage } from './types';
+import type { ExecCommand, ExecExit, ExecutorDiagnostics, Isolation, TaskRecord } from './types';
 
 /** `<stateDir>/executor.json`, written by the agent before it starts the executor. */
 export interface ExecutorConfig {
@@ -526,45 +524,22 @@ export class ExecutorServer {
 
   private async openStats(conn: Conn, id: number, intervalMs: unknown): Promise<void> {
     const task = this.requireTask();
-    const { TickScheduler, checkInterval } = require('./scheduler') as typeof import('./scheduler');
-    const interval = checkInterval(intervalMs);
-    const reader = task.cgroup.statsReader();
-    const procs = task.cgroup.procsReader();
-    let prev: CgroupStats | undefined;
-    let prevAt = 0;
-    const sched = new TickScheduler(
-      interval,
-      () => {
-        const at = performance.now();
-        const stats = reader.read();
-        const usage: TaskResourceUsage = {
-          stats,
-          cpuPercent: cpuPercent(prev, stats, (at - prevAt) * 1e6),
-          timestamp: performance.timeOrigin + at,
-          pids: procs.read(),
-        };
-        prev = stats;
-        prevAt = at;
-        this.send(conn, encodeJson(FrameType.StreamData, id, usage, Channel.Json));
-      },
-      undefined,
-      (e: unknown) => {
-        // a collection error ends the stream (the cgroup went away with the task)
+    const { statsStream } = require('./sampler') as typeof import('./sampler');
+    const sched = statsStream(task.cgroup, intervalMs, {
+      sample: (usage) => this.send(conn, encodeJson(FrameType.StreamData, id, usage, Channel.Json)),
+      // a collection error ends the stream (the cgroup went away with the task)
+      error: (e) => {
         conn.streams.delete(id);
-        reader.close();
-        procs.close();
         this.send(conn, encodeJson(FrameType.Error, id, errorToMessage(e)));
       },
-    );
+    });
     const stop = sched.stop.bind(sched);
     sched.stop = () => {
       stop();
-      reader.close();
-      procs.close();
       this.log.log('debug', 'stats stream closed', { stream: id });
     };
     conn.streams.set(id, sched);
-    this.log.log('debug', 'stats stream opened', { stream: id, intervalMs: interval });
+    this.log.log('debug', 'stats stream opened', { stream: id, intervalMs: sched.intervalMs });
     sched.start();
   }
 }

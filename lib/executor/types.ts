@@ -234,6 +234,13 @@ export interface ExecSession {
   readonly exited: Promise<ExecResult>;
 }
 
+export interface StatsOptions {
+  /** ms between samples, at least 10; 0 or absent: 1000 */
+  intervalMs?: number;
+  /** who reads the cgroups: this process (the default, once the task is launched) or the executor */
+  sampler?: 'agent' | 'executor';
+}
+
 export interface Executor {
   readonly pid: number;
   readonly isolation: Isolation;
@@ -244,7 +251,12 @@ export interface Executor {
   shutdown(opts?: ShutdownOptions): Promise<void>;
   updateResources(limits: LinuxResources): Promise<void>;
   version(): Promise<ExecutorVersion>;
-  stats(opts?: { intervalMs?: number }): AsyncIterable<TaskResourceUsage>;
+  /**
+   * A sample at once, then one every `intervalMs` (default 1 s) until the loop breaks. The agent
+   * reads the task's cgroups itself once it knows them (after launch or reattach); `sampler:
+   * 'executor'` asks the executor to sample and send instead.
+   */
+  stats(opts?: StatsOptions): AsyncIterable<TaskResourceUsage>;
   /** a process in the running task, streamed (docs/executor-protocol.md, "Exec") */
   exec(req: ExecRequest): Promise<ExecSession>;
   /** a process in the running task, its output collected; a timeout kills it and resolves with timedOut */

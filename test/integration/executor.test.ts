@@ -231,20 +231,34 @@ for (const mode of MODES) {
 }
 
 describeContainers('executor stats', () => {
-  async function spacing(mode: Isolation, intervalMs: number, count: number): Promise<void> {
-    const ws = suite.workspace(`st${intervalMs}-${mode[0]}`);
+  /** fds of this process open on files under the task's cgroups */
+  function fdsOnCgroups(id: string): string[] {
+    return fs
+      .readdirSync('/proc/self/fd')
+      .map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      })
+      .filter((l) => l.startsWith('/sys/fs/cgroup/') && l.includes(id));
+  }
+
+  async function spacing(mode: Isolation, intervalMs: number, count: number, sampler: 'agent' | 'executor'): Promise<void> {
+    const ws = suite.workspace(`st${intervalMs}-${mode[0]}${sampler[0]}`);
     const ex = await suite.start(ws, mode);
     const { pid } = await ex.launch(shCmd(ws, 'while :; do :; done'));
     const samples: TaskResourceUsage[] = [];
     const arrived: number[] = [];
-    for await (const s of ex.stats({ intervalMs })) {
+    for await (const s of ex.stats({ intervalMs, sampler })) {
       samples.push(s);
       arrived.push(performance.now());
       if (samples.length === count) break;
     }
     const t0 = samples[0]!.timestamp;
     samples.forEach((s, k) => {
-      // each sample at t0 + k*interval, as the executor took it and as the agent got it
+      // each sample at t0 + k*interval, as the sampler took it and as the agent got it
       expect(Math.abs(s.timestamp - t0 - k * intervalMs)).toBeLessThanOrEqual(50);
       expect(Math.abs(arrived[k]! - arrived[0]! - k * intervalMs)).toBeLessThanOrEqual(50);
       expect(s.pids).toContain(pid);
@@ -254,14 +268,49 @@ describeContainers('executor stats', () => {
     // a busy loop: about one core
     expect(samples[count - 1]!.cpuPercent).toBeGreaterThan(50);
     expect(samples[count - 1]!.cpuPercent).toBeLessThan(130);
-    // breaking off the loop stopped the sampling in the executor; a new stream starts again at once
+    // breaking off the loop stopped the sampling where it ran; a new stream starts again at once
     const log = path.join(ws.stateDir, 'executor.log');
-    await waitFor('the stream to close', () => fs.readFileSync(log, 'utf8').includes('stats stream closed'));
+    if (sampler === 'executor') {
+      await waitFor('the stream to close', () => fs.readFileSync(log, 'utf8').includes('stats stream closed'));
+    } else {
+      expect(fs.readFileSync(log, 'utf8')).not.toContain('stats stream opened');
+      expect(fdsOnCgroups(ws.id)).toEqual([]);
+    }
     expect((await firstSample(ex)).pids).toContain(pid);
   }
 
-  it('at 200 ms: first sample at once, then every 200 ms on the dot', () => spacing('universal', 200, 8));
-  it('at 2 s (isolated)', () => spacing('isolated', 2000, 3), 20_000);
+  it('at 200 ms: first sample at once, then every 200 ms on the dot (sampled in the agent)', () => spacing('universal', 200, 8, 'agent'));
+  it('at 200 ms, sampled in the executor', () => spacing('universal', 200, 8, 'executor'));
+  it('at 2 s (isolated, in the agent)', () => spacing('isolated', 2000, 3, 'agent'), 20_000);
+  it('at 300 ms (isolated, in the executor)', () => spacing('isolated', 300, 4, 'executor'));
+
+  it('the agent stream ends with the executor: at shutdown, with no fd left on the cgroups', async () => {
+    const ws = suite.workspace('stend');
+    const ex = await suite.start(ws, 'universal');
+    await ex.launch(shCmd(ws, 'sleep 30'));
+    const it = ex.stats({ intervalMs: 50 })[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false);
+    expect(fdsOnCgroups(ws.id).length).toBeGreaterThan(0);
+    await ex.shutdown();
+    // samples taken before the shutdown may still be queued; then the stream ends
+    let end: IteratorResult<TaskResourceUsage> | Error;
+    do end = await it.next().catch((e: Error) => e);
+    while (!(end instanceof Error) && !end.done);
+    expect(end).toMatchObject({ code: 'ENOTCONN' });
+    expect(fdsOnCgroups(ws.id)).toEqual([]);
+    expect(findCgroups(ws.id)).toEqual([]);
+  });
+
+  it('bad stats options are refused, naming the field', async () => {
+    const ws = suite.workspace('stbad');
+    const ex = await suite.start(ws, 'universal');
+    await ex.launch(shCmd(ws, 'sleep 30'));
+    for (const sampler of ['agent', 'executor'] as const) {
+      await expect(ex.stats({ intervalMs: 1, sampler })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ field: 'intervalMs' });
+    }
+    await expect(ex.stats({ sampler: 'nowhere' as 'agent' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ field: 'sampler' });
+    expect(fdsOnCgroups(ws.id)).toEqual([]);
+  });
 
   it('two streams at once, each at its own interval', async () => {
     const ws = suite.workspace('st2');
