@@ -11,7 +11,7 @@ import { CLONE } from '../container/constants';
 import { capsPlan, kernelCapLast, noRootfs } from '../container/plan';
 import { native, type NativePlan } from '../native';
 import { resolveUser, taskCapabilities } from './command';
-import { openTaskOutput, type TaskOutput } from './output';
+import type { TaskOutput } from './output';
 import { procStartTime } from './proc';
 import type { ExecIo, ExecSpawned, LaunchContext, RunningTask } from './task';
 import type { ExecCommand, ExecRequest } from './types';

@@ -12,7 +12,7 @@ import { DEFAULT_ROOT } from '../../container/state-store';
 import { HullError } from '../../errors';
 import { hostRootSpec } from '../../executor/host-spec';
 import type { Spec } from '../../oci/schema';
-import { bool, list, parseArgs, str } from '../args';
+import { list, parseArgs, str } from '../args';
 import type { Globals } from '../main';
 import { runForeground } from './run';
 
