@@ -110,6 +110,8 @@ export interface NativeAddon {
   /** pipe2(O_CLOEXEC): [readFd, writeFd] */
   pipe(): [number, number];
   setNonblock(fd: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd on the same open file */
+  dup(fd: number): number;
   /** a listening unix stream socket, close-on-exec */
   listenUnix(path: string): number;
   accept(fd: number): number;

@@ -236,7 +236,9 @@ export class ServerExec {
     const end = (): void => {
       if (!this.open.delete(r)) return;
       if (!this.finishedSent) this.conn.send(execFrames.close(this.id, channel));
-      r.destroy();
+      // a pty master stays open until the process is reaped (finish): closing it would SIGHUP a
+      // process that has closed its terminal but not yet exited (see PtyStream)
+      if (r !== this.pty) r.destroy();
       if (this.exitResult && this.open.size === 0) this.finish();
     };
     r.on('end', end);

@@ -42,7 +42,7 @@ export class ConsoleListener {
  * Relays the container's terminal to ours: raw mode, the window size now and on every SIGWINCH,
  * our input to the pty with backpressure (stdin pauses while the pty is full), and the mode
  * restored when the container's side closes (EIO on the master, the end of the PtyStream).
- * The relay owns `master`: it is closed when the relay ends.
+ * The relay owns `master`: it is closed by stop(), or when the pty fails.
  */
 export interface Relay {
   /** resolves when the pty's other side has closed, or after stop() */
@@ -88,20 +88,31 @@ export function relayTerminal(master: number): Relay {
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     let finished = false;
-    finish = () => {
-      if (finished) return;
-      finished = true;
+    let restored = false;
+    const restore = (): void => {
+      if (restored) return;
+      restored = true;
       stdin.unpipe(pty);
       stdin.pause();
       if (raw) stdin.setRawMode(false);
       process.stdout.off('resize', resize);
       pty.unpipe(process.stdout);
+    };
+    finish = () => {
+      if (finished) return;
+      finished = true;
+      restore();
       pty.destroy();
       resolve();
     };
     pty.on('error', finish); // anything but EIO, which is the end
-    pty.on('end', finish);
     pty.on('close', finish);
+    // the end of the output: our terminal is given back now, but the master stays open until
+    // stop(), after the process has exited (closing it would SIGHUP a process still exiting)
+    pty.on('end', () => {
+      restore();
+      resolve();
+    });
   });
   return { done, stop: () => finish() };
 }

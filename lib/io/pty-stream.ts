@@ -10,8 +10,14 @@
  * returns false above `writableHighWaterMark`, and 'drain' follows once the pty took it.
  *
  * When the last process holding the other side has gone, read(2) on the master fails with EIO:
- * that is the end of the terminal, not an error. The stream ends ('end', then 'close'); input
- * still queued, or written later, is dropped, as the kernel would drop it.
+ * that is the end of the terminal, not an error. The stream ends ('end'); input still queued, or
+ * written later, is dropped, as the kernel would drop it. The fd stays open until `destroy()`:
+ * the last close of a master hangs up the terminal, and the kernel sends SIGHUP to the session
+ * leader that has it as its controlling terminal (pty_close, tty_vhangup). A process that closes
+ * its terminal fds before it exits (coreutils' cat closes stdin and stdout) is still alive after
+ * the EIO, and would die of that SIGHUP instead of its own exit status; the owner closes the
+ * master once the process is reaped. For the same reason the reader polls a dup of the fd: Node
+ * closes a stream's handle itself on a read error such as EIO.
  *
  * The stream owns the fd: `destroy()` closes it, exactly once.
  */
@@ -63,8 +69,8 @@ export class PtyStream extends Duplex {
   private fdClosed = false;
 
   /**
-   * Takes ownership of `fd`, a pty master (/dev/ptmx). An fd that is not one is refused and left
-   * alone; if it cannot be made non-blocking (not expected on Linux), it is closed and this throws.
+   * Takes ownership of `fd`, a pty master (/dev/ptmx). When this throws (an fd that is not one, or
+   * one that cannot be set up) the fd is left alone: it is still the caller's.
    */
   constructor(fd: number, opts: PtyStreamOptions = {}) {
     super({
@@ -76,13 +82,14 @@ export class PtyStream extends Duplex {
     if (!Number.isInteger(fd) || fd < 0) throw new HullError(`pty: expected an fd, got ${String(fd)}`, { code: 'EINVALIDARG', field: 'fd' });
     if (!tty.isatty(fd) || !isPtyMaster(fd)) throw new HullError(`pty: fd ${fd} is not a pty master`, { code: 'EINVALIDARG', field: 'fd' });
     this.fd = fd;
-    this.reader = new tty.ReadStream(fd);
-    // libuv polls a master in place (it can reopen only a slave by name) and leaves it blocking,
-    // and a write(2) to a full pty would then block the event loop
+    // on the open file, shared by the dup: libuv leaves a master blocking (it can reopen only a
+    // slave by name), and a write(2) to a full pty would then block the event loop
+    native().setNonblock(fd);
+    const readFd = native().dup(fd);
     try {
-      native().setNonblock(fd);
+      this.reader = new tty.ReadStream(readFd);
     } catch (e) {
-      this.reader.destroy();
+      native().close(readFd);
       throw e;
     }
     this.reader.pause();
@@ -94,18 +101,13 @@ export class PtyStream extends Duplex {
       if (err.code === 'EIO') this.hangUp();
       else this.destroy(err);
     });
-    this.reader.on('close', () => {
-      // libuv leaves 0..2 open when it closes the handle
-      if (this.fd <= 2 && !this.fdClosed) fs.closeSync(this.fd);
-      this.fdClosed = true;
-    });
   }
 
   /** Sets the terminal's size: one TIOCSWINSZ; the foreground process group gets SIGWINCH. */
   resize(cols: number, rows: number): void {
     const c = checkDimension('cols', cols);
     const r = checkDimension('rows', rows);
-    if (this.reader.destroyed || this.destroyed) throw new HullError('resize: the terminal is closed', { code: 'EBADF' });
+    if (this.fdClosed || this.destroyed) throw new HullError('resize: the terminal is closed', { code: 'EBADF' });
     native().setWinsize(this.fd, c, r);
   }
 
@@ -133,12 +135,17 @@ export class PtyStream extends Duplex {
       this.retry = undefined;
     }
     this.job = undefined;
-    if (this.reader.destroyed) {
+    const closeFd = (): void => {
+      if (!this.fdClosed) fs.closeSync(this.fd);
+      this.fdClosed = true;
       cb(err);
+    };
+    if (this.reader.destroyed) {
+      closeFd();
       return;
     }
-    this.reader.once('close', () => cb(err));
-    this.reader.destroy(); // closes the fd
+    this.reader.once('close', closeFd);
+    this.reader.destroy(); // closes the reader's dup
   }
 
   /** EIO or EOF on the master: the end of the terminal. */
@@ -148,7 +155,6 @@ export class PtyStream extends Duplex {
     const job = this.job;
     this.job = undefined;
     job?.cb();
-    this.once('end', () => this.destroy());
     this.push(null);
   }
 
@@ -157,7 +163,7 @@ export class PtyStream extends Duplex {
     const job = this.job;
     if (!job) return;
     while (job.off < job.buf.length && !this.hungUp) {
-      if (this.reader.destroyed) {
+      if (this.fdClosed) {
         this.job = undefined;
         job.cb(new HullError('write: the terminal is closed', { code: 'EBADF' }));
         return;

@@ -235,6 +235,14 @@ static Napi::Value SetNonblock(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// A second fd on the same open file, close-on-exec: one owner can close its copy without the
+// file's release (for a pty master, the hang-up of its terminal) that the last close brings.
+static Napi::Value Dup(const Napi::CallbackInfo &info) {
+  int fd = fcntl(FdArg(info, 0, "dup"), F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) ThrowErrno(info.Env(), "fcntl", "F_DUPFD_CLOEXEC");
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // A pipe for an exec'd process's stdio: both ends close-on-exec (the native child dup2s the one it
 // gets onto 0..2, which clears the flag there); the caller wraps its end in a net.Socket.
 static Napi::Value Pipe(const Napi::CallbackInfo &info) {
@@ -263,6 +271,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvFd", Napi::Function::New(env, RecvFd, "recvFd"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("setNonblock", Napi::Function::New(env, SetNonblock, "setNonblock"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));

@@ -71,24 +71,49 @@ test('what is written reaches the other side, and what it prints is read: cat ec
   await out.until(/^hello\r\nhello\r\n$/);
 });
 
-test('EIO when the last holder of the other side exits: end, then close, and no error event (a write after close only fails its own callback)', async () => {
+test('EIO when the last holder of the other side exits: end and no error; the fd stays open until destroy (a write after close only fails its own callback)', async () => {
   const { pty, out, fd } = ptyStream(['sh', '-c', 'read line; echo "got $line"']);
   const events: string[] = [];
-  pty.on('end', () => events.push('end'));
   pty.on('error', (e) => events.push(`error ${e.message}`));
-  const closed = new Promise<void>((r) =>
-    pty.on('close', () => {
-      events.push(`close fd-open=${fdOpen(fd)}`);
+  pty.on('close', () => events.push(`close fd-open=${fdOpen(fd)}`));
+  const ended = new Promise<void>((r) =>
+    pty.on('end', () => {
+      events.push('end');
       r();
     }),
   );
   pty.write('x\n');
-  await closed;
-  expect(events).toEqual(['end', 'close fd-open=false']);
+  await ended;
   expect(out.text).toContain('got x\r\n');
-  expect(pty.write('late\n', (e) => events.push(`late write: ${(e as NodeJS.ErrnoException | null | undefined)?.code ?? "ok"}`))).toBe(false);
+  // closing the master would hang the terminal up: that is the owner's call, after the exit
+  await new Promise((r) => setTimeout(r, 50));
+  expect(events).toEqual(['end']);
+  expect(fdOpen(fd)).toBe(true);
+  expect(pty.write('dropped\n')).toBe(true); // the other side has gone: input is dropped
+  await new Promise<void>((r) => {
+    pty.once('close', () => r());
+    pty.destroy();
+  });
+  expect(events).toEqual(['end', 'close fd-open=false']);
+  expect(pty.write('late\n', (e) => events.push(`late write: ${(e as NodeJS.ErrnoException | null | undefined)?.code ?? 'ok'}`))).toBe(false);
   await new Promise((r) => setImmediate(r));
   expect(events.slice(2)).toEqual(['late write: ERR_STREAM_DESTROYED']);
+});
+
+test('the master stays open while a process that closed its terminal lives on: no hang-up, no SIGHUP', async () => {
+  // the shell closes its terminal fds, then lives on: EIO comes long before it exits. Closing the
+  // master then would hang the terminal up, and the session (the shell, the sleep) would get SIGHUP
+  const hup = path.join(dir, 'hup');
+  const done = path.join(dir, 'done');
+  const { pty, fd } = ptyStream(['sh', '-c', `trap 'echo hup > ${hup}' HUP; exec 0<&- 1>&- 2>&-; sleep 0.3; echo done > ${done}`]);
+  await new Promise<void>((r) => {
+    pty.on('end', () => r());
+    pty.resume();
+  });
+  expect(fdOpen(fd)).toBe(true);
+  for (let i = 0; i < 100 && !fs.existsSync(done); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(fs.existsSync(done)).toBe(true);
+  expect(fs.existsSync(hup)).toBe(false);
 });
 
 test('backpressure: write() returns false above the highWaterMark, the event loop keeps running, drain comes once the other side reads, nothing is lost', async () => {
