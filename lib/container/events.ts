@@ -60,9 +60,11 @@ export function parseDuration(text: string, what = 'duration'): number {
  * the start, never from when the previous one finished, so the ticks do not drift; ticks already missed
  * (a slow sample, a suspended machine) are skipped, not bunched.
  */
-export function nextTick(start: number, intervalMs: number, now: number): { k: number; at: number } {
+export function nextTick(start: number, intervalMs: number, now: number, lastK = 0): { k: number; at: number } {
   if (!(intervalMs > 0)) throw new HullError(`interval must be positive, got ${intervalMs} ms`, { code: 'EINVALIDARG' });
-  const k = Math.max(1, Math.floor((now - start) / intervalMs) + 1);
+  // after lastK, always: a timer that fires a hair early, or (start + k*interval - start) / interval
+  // coming out as k - 1e-16 in floating point, would otherwise give tick lastK a second time
+  const k = Math.max(lastK + 1, Math.floor((now - start) / intervalMs) + 1);
   return { k, at: start + k * intervalMs };
 }
 
@@ -181,8 +183,11 @@ export async function events(rt: Runtime, id: string, opts: EventsOptions): Prom
     const sleep = opts.sleep ?? defaultSleep;
     const start = now();
     let lastOom = safeOom(cg);
+    let k = 0;
     for (;;) {
-      const { at } = nextTick(start, intervalMs, now());
+      const next = nextTick(start, intervalMs, now(), k);
+      k = next.k;
+      const at = next.at;
       await sleep(Math.max(0, at - now()));
       if (opts.signal?.aborted) return;
       // before the liveness check: an OOM kill of the init is what stopped many a container

@@ -75,8 +75,8 @@ export class TickScheduler {
       return;
     }
     if (this.stopped) return; // tick() may stop it
-    // a timer may fire a little early: never schedule tick k again
-    const next = nextTick(this.t0, this.intervalMs, Math.max(this.clock.now(), this.t0 + k * this.intervalMs));
+    // a timer may fire a little early: never schedule tick k again (nextTick's lastK)
+    const next = nextTick(this.t0, this.intervalMs, this.clock.now(), k);
     this.timer = this.clock.setTimeout(() => this.run(next.k), Math.max(0, next.at - this.clock.now()));
   }
 }

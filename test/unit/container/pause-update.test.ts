@@ -173,6 +173,15 @@ describe('the tick schedule', () => {
     expect(nextTick(0, 100, 1050)).toEqual({ k: 11, at: 1100 });
   });
 
+  it('never gives the last tick again, even when floating point puts "now" a hair before it', () => {
+    const start = 614.310403;
+    for (let k = 1; k < 50; k++) {
+      const at = start + k * 1000;
+      expect(nextTick(start, 1000, at, k).k).toBe(k + 1);
+      expect(nextTick(start, 1000, at - 0.5, k).k).toBe(k + 1); // woke early
+    }
+  });
+
   it('refuses a non-positive interval', () => {
     expect(() => nextTick(0, 0, 0)).toThrow(/positive/);
   });

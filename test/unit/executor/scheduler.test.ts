@@ -83,6 +83,18 @@ describe('TickScheduler', () => {
     expect(clock.t).toBe(1199 + 1); // tick 2 at t0 + 200
   });
 
+  it('never repeats a tick when t0 is fractional and a timer fires right on time (floating point)', () => {
+    // performance.now() is fractional: (t0 + k*interval - t0) / interval can come out as k - 1e-16
+    const clock = new FakeClock();
+    clock.t = 614.310403;
+    const ks: number[] = [];
+    const s = new TickScheduler(1000, (k) => ks.push(k), clock);
+    s.start();
+    for (let i = 0; i < 40; i++) clock.fire();
+    s.stop();
+    expect(ks).toEqual(Array.from({ length: 41 }, (_, k) => k));
+  });
+
   it('stop() leaves no timer: an executor with no stream does no periodic work', () => {
     const clock = new FakeClock();
     const s = new TickScheduler(50, () => undefined, clock);
