@@ -11,14 +11,16 @@ const { summarize } = require('../lib/stats');
 
 const INTERVAL = 1000;
 const ON_TIME_MS = 50;
+/** Each level is measured twice: streams sampled in the agent (the client's default), then in each executor. */
+const SAMPLERS = ['agent', 'executor'];
 
 function now() {
   return performance.timeOrigin + performance.now();
 }
 
-/** Reads one task's stream into `samples` ({ts, recv}) until stopped. */
-function openStream(ex, samples) {
-  const it = ex.stats({ intervalMs: INTERVAL })[Symbol.asyncIterator]();
+/** Reads one task's stream into `samples` ({ts, recv}) until stopped; `sampler`: 'agent' or 'executor'. */
+function openStream(ex, samples, sampler) {
+  const it = ex.stats({ intervalMs: INTERVAL, sampler })[Symbol.asyncIterator]();
   let stopped = false;
   const done = (async () => {
     for (;;) {
@@ -60,7 +62,7 @@ function punctuality(samples, w0, w1) {
 module.exports = {
   name: 'stats-scale',
   description:
-    `N executor tasks (isolated, \`sleep 1000\`), each with a stats stream at ${INTERVAL} ms open from this process (the agent). ` +
+    `N executor tasks (isolated, \`sleep 1000\`), each with a stats stream at ${INTERVAL} ms open from this process (the agent): sampled in the agent from the task's cgroups (the client's default), then, as a second window, by each executor (\`sampler: 'executor'\`). ` +
     'Over the window: CPU seconds per minute of the agent (process.cpuUsage) and of all executors (their threads\' schedstat), and ' +
     `whether each sample arrived on time: at the agent within ±${ON_TIME_MS} ms of its due time (the stream's first sample + k × interval); a tick with no sample counts as late.`,
   async run(ctx, o) {
@@ -78,76 +80,85 @@ module.exports = {
       const streams = [];
       const refs = [];
       try {
-        const per = tasks.map(() => []);
         // references, in the same window: N bare Node processes with an empty 1 s timer, and ONE
         // process sampling all N tasks' cgroups with statsReader() on one timer
         const pathsFile = path.join(ctx.tmp, `paths-${n}.json`);
         fs.writeFileSync(pathsFile, JSON.stringify(tasks.map((t) => ({ id: t.id, paths: JSON.parse(fs.readFileSync(path.join(t.stateDir, 'task.json'), 'utf8')).cgroupPaths }))));
         const ticker = path.join(__dirname, '../lib/ticker.js');
-        const life = String(settleS + warmS + windowS + 5);
+        const life = String(settleS + SAMPLERS.length * (warmS + windowS + 5) + 5);
         const timers = Array.from({ length: n }, () => spawn(ctx.node, [ticker, 'idle-timer', String(INTERVAL), life], { stdio: 'ignore', env: {} }));
         refs.push(...timers);
-        const sampler = spawn(ctx.node, [ticker, 'sampler', String(INTERVAL), life, pathsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: {} });
-        refs.push(sampler);
+        const samplerRef = spawn(ctx.node, [ticker, 'sampler', String(INTERVAL), life, pathsFile], { stdio: ['ignore', 'pipe', 'inherit'], env: {} });
+        refs.push(samplerRef);
         let samplerOut = '';
-        sampler.stdout.on('data', (d) => (samplerOut += d));
-        const samplerDone = new Promise((r) => sampler.on('close', r));
+        samplerRef.stdout.on('data', (d) => (samplerOut += d));
+        const samplerDone = new Promise((r) => samplerRef.on('close', r));
         // V8's memory reducer runs a few GCs 10-25 s after a Node process goes idle: let the
         // executors (and the references) get past their start before anything is measured
         ctx.log(`  ${n} task(s): ${settleS} s settling`);
         await sleep(settleS * 1000);
-        for (let i = 0; i < n; i++) streams.push(openStream(tasks[i].ex, per[i]));
-        await sleep(warmS * 1000);
-        const w0 = now();
-        const a0 = process.cpuUsage();
-        const e0 = tasks.map((t) => cpu(t.ex.pid));
-        const i0 = timers.map((t) => cpu(t.pid));
-        const s0 = cpu(sampler.pid);
-        ctx.log(`  ${n} task(s): ${windowS} s window`);
-        await sleep(windowS * 1000);
-        const w1 = now();
-        const a1 = process.cpuUsage(a0);
-        const e1 = tasks.map((t) => cpu(t.ex.pid));
-        const i1 = timers.map((t) => cpu(t.pid));
-        const s1 = cpu(sampler.pid);
-        await sleep(INTERVAL / 2); // let the window's last samples arrive
+        const phases = {};
+        for (const sampler of SAMPLERS) {
+          const per = tasks.map(() => []);
+          const open = tasks.map((t, i) => openStream(t.ex, per[i], sampler));
+          streams.push(...open);
+          await sleep(warmS * 1000);
+          const w0 = now();
+          const a0 = process.cpuUsage();
+          const e0 = tasks.map((t) => cpu(t.ex.pid));
+          const i0 = timers.map((t) => cpu(t.pid));
+          const s0 = cpu(samplerRef.pid);
+          ctx.log(`  ${n} task(s), sampled in the ${sampler}: ${windowS} s window`);
+          await sleep(windowS * 1000);
+          const w1 = now();
+          const a1 = process.cpuUsage(a0);
+          const e1 = tasks.map((t) => cpu(t.ex.pid));
+          const i1 = timers.map((t) => cpu(t.pid));
+          const s1 = cpu(samplerRef.pid);
+          await sleep(INTERVAL / 2); // let the window's last samples arrive
+          await Promise.all(open.map((st) => st.stop().catch(() => undefined)));
+          const agentS = (a1.user + a1.system) / 1e6;
+          const execS = e1.reduce((sum, c, i) => sum + (c.ns - e0[i].ns), 0) / 1e9;
+          const execTicksS = e1.reduce((sum, c, i) => sum + (c.ticks - e0[i].ticks), 0) / 100;
+          const late = [];
+          const exLate = [];
+          let missed = 0;
+          for (const smp of per) {
+            const p = punctuality(smp, w0, w1);
+            late.push(...p.late);
+            exLate.push(...p.exLate);
+            missed += p.missed;
+          }
+          const onTime = late.filter((x) => Math.abs(x) <= ON_TIME_MS).length;
+          const expected = late.length + missed;
+          const perMin = 60 / windowS;
+          phases[sampler] = {
+            samples: late.length,
+            missed,
+            onTimePct: expected ? (100 * onTime) / expected : NaN,
+            lateness: summarize(late),
+            samplerLateness: summarize(exLate),
+            latenessSamples: late,
+            cpuPerMin: { agent: agentS * perMin, executors: execS * perMin, executorsFromTicks: execTicksS * perMin, total: (agentS + execS) * perMin },
+            refs: { timersS: i1.reduce((sum, c, i) => sum + (c.ns - i0[i].ns), 0) / 1e9, samplerS: (s1.ns - s0.ns) / 1e9, perMin },
+          };
+        }
         await samplerDone;
-        const timersS = i1.reduce((s, c, i) => s + (c.ns - i0[i].ns), 0) / 1e9;
-        const samplerS = (s1.ns - s0.ns) / 1e9;
         let samplerLate = [];
         try {
           samplerLate = JSON.parse(samplerOut).late.slice(settleS + warmS);
         } catch {
           // reported below as no data
         }
-        const agentS = (a1.user + a1.system) / 1e6;
-        const execS = e1.reduce((s, c, i) => s + (c.ns - e0[i].ns), 0) / 1e9;
-        const execTicksS = e1.reduce((s, c, i) => s + (c.ticks - e0[i].ticks), 0) / 100;
-        const late = [];
-        const exLate = [];
-        let missed = 0;
-        for (const s of per) {
-          const p = punctuality(s, w0, w1);
-          late.push(...p.late);
-          exLate.push(...p.exLate);
-          missed += p.missed;
-        }
-        const onTime = late.filter((x) => Math.abs(x) <= ON_TIME_MS).length;
-        const expected = late.length + missed;
-        const perMin = 60 / windowS;
+        const ref = phases.agent.refs;
         results.push({
           tasks: n,
           windowS,
-          samples: late.length,
-          missed,
-          onTimePct: expected ? (100 * onTime) / expected : NaN,
-          lateness: summarize(late),
-          executorLateness: summarize(exLate),
-          latenessSamples: late,
-          cpuPerMin: { agent: agentS * perMin, executors: execS * perMin, executorsFromTicks: execTicksS * perMin, total: (agentS + execS) * perMin },
+          agent: phases.agent,
+          executor: phases.executor,
           reference: {
-            idleTimersCpuPerMin: timersS * perMin,
-            samplerCpuPerMin: samplerS * perMin,
+            idleTimersCpuPerMin: ref.timersS * ref.perMin,
+            samplerCpuPerMin: ref.samplerS * ref.perMin,
             samplerOnTimePct: samplerLate.length ? (100 * samplerLate.filter((x) => Math.abs(x) <= ON_TIME_MS).length) / samplerLate.length : NaN,
             samplerLateness: summarize(samplerLate),
           },
@@ -159,14 +170,17 @@ module.exports = {
         await ctx.stopAll(tasks);
       }
     }
-    const rows = results.map((r) => ({
-      contestant: `${r.tasks} task${r.tasks > 1 ? 's' : ''}`,
-      metric: 'lateness at the agent',
-      unit: 'ms',
-      samples: r.latenessSamples,
-      ...r.lateness,
-    }));
-    const r50 = results.find((r) => r.tasks === 50);
+    const label = (r) => `${r.tasks} task${r.tasks > 1 ? 's' : ''}`;
+    const rows = results.flatMap((r) =>
+      SAMPLERS.map((smp) => ({
+        contestant: `${label(r)}, sampled in the ${smp}`,
+        metric: 'lateness at the agent',
+        unit: 'ms',
+        samples: r[smp].latenessSamples,
+        ...r[smp].lateness,
+      })),
+    );
+    const r50 = results.find((r) => r.tasks === 50)?.agent;
     const targets = [
       target({ part: 'stats-scale', row: '50 tasks', label: `samples within ±${ON_TIME_MS} ms of due`, kind: 'min', limit: 99, unit: '%', value: r50?.onTimePct }),
       target({
@@ -179,16 +193,19 @@ module.exports = {
         value: r50 ? (r50.cpuPerMin.total / 60) * 100 : NaN,
       }),
     ];
-    const head = '| tasks | samples (missed ticks) | on time (±50 ms) | lateness at agent median / p95 / max | executor-side p95 | CPU s/min: agent | executors | total (% of one core) | target |';
-    const lines = [head, '|---|---|---|---|---|---|---|---|---|'];
+    const head = '| tasks | sampled in | samples (missed ticks) | on time (±50 ms) | lateness at agent median / p95 / max | sampler-side p95 | CPU s/min: agent | executors | total (% of one core) | target |';
+    const lines = [head, '|---|---|---|---|---|---|---|---|---|---|'];
     for (const r of results) {
-      const ts = r.tasks === 50 ? targets.map((t) => `${t.label}: ${fmt(t.value)} ${t.unit} — **${t.status}**, ${t.by}`).join('<br>') : '–';
-      lines.push(
-        `| ${r.tasks} | ${r.samples} (${r.missed}) | ${fmt(r.onTimePct)} % | ${fmt(r.lateness.median, 'ms')} / ${fmt(r.lateness.p95, 'ms')} / ${fmt(r.lateness.max, 'ms')} | ${fmt(r.executorLateness.p95, 'ms')} | ${fmt(r.cpuPerMin.agent)} | ${fmt(r.cpuPerMin.executors)} | ${fmt(r.cpuPerMin.total)} (${fmt((r.cpuPerMin.total / 60) * 100)} %) | ${ts} |`,
-      );
+      for (const smp of SAMPLERS) {
+        const x = r[smp];
+        const ts = r.tasks === 50 && smp === 'agent' ? targets.map((t) => `${t.label}: ${fmt(t.value)} ${t.unit} — **${t.status}**, ${t.by}`).join('<br>') : '–';
+        lines.push(
+          `| ${r.tasks} | ${smp === 'agent' ? 'the agent (default)' : 'each executor'} | ${x.samples} (${x.missed}) | ${fmt(x.onTimePct)} % | ${fmt(x.lateness.median, 'ms')} / ${fmt(x.lateness.p95, 'ms')} / ${fmt(x.lateness.max, 'ms')} | ${fmt(x.samplerLateness.p95, 'ms')} | ${fmt(x.cpuPerMin.agent)} | ${fmt(x.cpuPerMin.executors)} | ${fmt(x.cpuPerMin.total)} (${fmt((x.cpuPerMin.total / 60) * 100)} %) | ${ts} |`,
+        );
+      }
     }
     lines.push('');
-    lines.push('References in the same window (not targets): N bare Node processes with an empty 1 s `setInterval`, and one process sampling all N tasks\' cgroups with `statsReader().read()` on one 1 s timer.');
+    lines.push('References in the same run (not targets), measured during the agent window: N bare Node processes with an empty 1 s `setInterval`, and one separate process sampling all N tasks\' cgroups with `statsReader().read()` on one 1 s timer.');
     lines.push('');
     lines.push('| tasks | N idle Node timers: CPU s/min (% of one core) | one sampler for all N: CPU s/min (% of one core) | sampler on time (±50 ms) | sampler lateness p95 |');
     lines.push('|---|---|---|---|---|');
@@ -199,20 +216,21 @@ module.exports = {
       );
     }
     const notes = [
-      `Per level: executors started 4 at a time, ${settleS} s of settling (V8's post-start GCs), streams opened, ${warmS} s of warm-up, then the ${windowS} s window. Executor CPU from schedstat of live threads (from utime+stime, 10 ms ticks: ${results
-        .map((r) => `${r.tasks}: ${fmt(r.cpuPerMin.executorsFromTicks)} s/min`)
-        .join(', ')}).`,
-      'The reference processes run alongside the executors, so they add their own (small) load to the window.',
+      `Per level: executors started 4 at a time, ${settleS} s of settling (V8's post-start GCs); then, for each sampler, streams opened, ${warmS} s of warm-up, the ${windowS} s window, streams closed. Executor CPU from schedstat of live threads (from utime+stime, 10 ms ticks: ${results
+        .map((r) => `${r.tasks}: ${SAMPLERS.map((smp) => `${fmt(r[smp].cpuPerMin.executorsFromTicks)}`).join(' / ')} s/min`)
+        .join(', ')}, agent / executor sampling).`,
+      'Sampled in the agent, each executor does no periodic work at all: its CPU in that window is what an idle executor costs (nothing but the kernel\'s accounting).',
+      'The reference processes run alongside the executors, so they add their own (small) load to both windows.',
     ];
     const chartRows = [
-      ...results.map((r) => ({ label: `${r.tasks} task${r.tasks > 1 ? 's' : ''}`, metric: 'lateness at the agent (ms)', median: r.lateness.median, p95: r.lateness.p95, group: 'hull' })),
+      ...results.flatMap((r) => SAMPLERS.map((smp) => ({ label: `${label(r)}, in the ${smp}`, metric: 'lateness at the agent (ms)', median: r[smp].lateness.median, p95: r[smp].lateness.p95, group: smp === 'agent' ? 'hull' : undefined }))),
       ...results.flatMap((r) => [
-        { label: `${r.tasks} task${r.tasks > 1 ? 's' : ''}: agent + executors`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r.cpuPerMin.total, p95: null, group: 'hull' },
-        { label: `${r.tasks} task${r.tasks > 1 ? 's' : ''}: ${r.tasks} idle Node timer${r.tasks > 1 ? 's' : ''}`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r.reference.idleTimersCpuPerMin, p95: null },
-        { label: `${r.tasks} task${r.tasks > 1 ? 's' : ''}: one sampler for all`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r.reference.samplerCpuPerMin, p95: null },
+        ...SAMPLERS.map((smp) => ({ label: `${label(r)}: sampled in the ${smp}`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r[smp].cpuPerMin.total, p95: null, group: smp === 'agent' ? 'hull' : undefined })),
+        { label: `${label(r)}: ${r.tasks} idle Node timer${r.tasks > 1 ? 's' : ''}`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r.reference.idleTimersCpuPerMin, p95: null },
+        { label: `${label(r)}: one sampler for all`, metric: 'CPU s/min (budget: 1.2 s/min)', median: r.reference.samplerCpuPerMin, p95: null },
       ]),
     ];
-    for (const r of results) delete r.latenessSamples;
+    for (const r of results) for (const smp of SAMPLERS) delete r[smp].latenessSamples;
     return { rows, levels: results, targets, notes, customTable: lines.join('\n'), chartRows };
   },
 };
