@@ -190,11 +190,15 @@ describeContainers('exec: stdio', () => {
   test('with a tty, the output has CRLF line endings and stderr is merged into it (library and CLI -t)', async () => {
     const { id } = await running();
     const { e, pty, out } = await ttyExec(id, { args: ['sh', '-c', 'echo out; echo err >&2; echo out2'] });
-    const closed = new Promise((r) => pty.once('close', r));
+    const ended = new Promise((r) => pty.once('end', r));
     expect((await e.exited).status).toBe(0);
-    // EIO once the process has gone: the stream ends, and closes the master (pts 0 is free again)
-    await closed;
+    // EIO once the process has gone: the stream ends; the master is ours to close, after the exit
+    await ended;
     expect(out.text).toBe('out\r\nerr\r\nout2\r\n');
+    await new Promise((r) => {
+      pty.once('close', r);
+      pty.destroy(); // pts 0 is free again
+    });
 
     const r = cliUnderScript(['exec', '-t', id, 'sh', '-c', 'echo out; echo err >&2; tty']);
     expect(r.status).toBe(0);
