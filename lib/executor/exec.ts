@@ -172,10 +172,15 @@ export class ClientExecSession implements ExecSession {
   }
 
   private bindRead(r: Readable): Readable {
-    r._read = () => {
-      if (this.paused.delete(r) && this.paused.size === 0) this.link.resume(this.id);
-    };
+    r._read = () => this.unpause(r);
+    // no _read comes after a destroy: the connection must not stay paused for a reader that left
+    r.on('close', () => this.unpause(r));
     return r;
+  }
+
+  /** `r` takes more (or will take no more): the connection is read again once no output is full. */
+  private unpause(r: Readable): void {
+    if (this.paused.delete(r) && this.paused.size === 0) this.link.resume(this.id);
   }
 
   private writeStdin(chunk: Buffer, cb: (e?: Error | null) => void): void {
@@ -279,8 +284,13 @@ export class ClientExecSession implements ExecSession {
     this.rejectExit(err);
   }
 
+  /**
+   * No more data for `r`. If it was full, the connection resumes now: its consumer reads to the end
+   * without another _read, and the frames behind (the exit, other streams' data) must still come.
+   */
   private endOutput(r: Readable): void {
     if (!r.readableEnded && !r.destroyed) r.push(null);
+    this.unpause(r);
   }
 
   private releasePause(): void {

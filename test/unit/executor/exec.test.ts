@@ -188,6 +188,28 @@ describe('ClientExecSession', () => {
     expect(link.paused.has(7)).toBe(false);
   });
 
+  it('an output that ends while full resumes the connection: no _read comes after the end', async () => {
+    // the data that filled stdout and its StreamClose arrive in one chunk: the consumer reads to
+    // the end, and the frames behind them (the exit, the next exec's answer) must still be read
+    const { s, link } = started();
+    s.onFrame(one(execFrames.data(7, Channel.Stdout, Buffer.alloc(70 * 1024))));
+    expect(link.paused.has(7)).toBe(true);
+    s.onFrame(one(execFrames.close(7, Channel.Stdout)));
+    expect(link.paused.has(7)).toBe(false);
+    let n = 0;
+    for await (const chunk of s.stdout as AsyncIterable<Buffer>) n += chunk.length;
+    expect(n).toBe(70 * 1024);
+  });
+
+  it('a consumer that destroys a full output resumes the connection', async () => {
+    const { s, link } = started();
+    s.onFrame(one(execFrames.data(7, Channel.Stderr, Buffer.alloc(70 * 1024))));
+    expect(link.paused.has(7)).toBe(true);
+    s.stderr.destroy();
+    await new Promise((r) => setImmediate(r)); // 'close' follows a destroy on the next tick
+    expect(link.paused.has(7)).toBe(false);
+  });
+
   it('resize: an error without a tty (naming it); a StreamResize with one; checked sizes', () => {
     const { s } = started(false);
     expect(() => s.resize(80, 24)).toThrow(expect.objectContaining({ code: 'EINVALIDARG', field: 'tty', message: expect.stringMatching(/no tty/) }));
