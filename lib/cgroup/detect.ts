@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HullError } from '../errors';
-import { cgroupIoError } from './files';
+import { cgroupIoError, readPseudoFile } from './files';
 import { type MountinfoEntry, type ProcCgroupEntry, parseMountinfo, parseProcCgroup } from './parse';
 
 export type CgroupMode = 'v1' | 'v2' | 'hybrid';
@@ -87,7 +86,7 @@ function hostFrom(found: Hierarchy[], cgroupFile: string): CgroupHost {
 
 function readProcFile(p: string): string {
   try {
-    return fs.readFileSync(p, 'latin1');
+    return readPseudoFile(p);
   } catch (e) {
     throw cgroupIoError(e, `read \`${p}\``, p);
   }

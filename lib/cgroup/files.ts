@@ -39,10 +39,38 @@ export function writeCgroupFile(dir: string, file: string, value: string, field?
   }
 }
 
+/** Kept between calls: reads are synchronous, and the text is copied out before the next one. */
+let pseudoBuf = Buffer.allocUnsafe(8 * 1024);
+
+/**
+ * A kernel pseudo-file's text (cgroupfs, procfs). They stat as size 0, so readFileSync reads each
+ * one through fresh 64 KiB buffers: three times the syscall's cost, and garbage on every container
+ * create, start and delete. Errors are fs's (open or read, with code and path), as readFileSync's.
+ */
+export function readPseudoFile(p: string, encoding: BufferEncoding = 'latin1'): string {
+  const fd = fs.openSync(p, fs.constants.O_RDONLY); // libuv opens close-on-exec
+  try {
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, pseudoBuf, n, pseudoBuf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === pseudoBuf.length) {
+        const bigger = Buffer.allocUnsafe(pseudoBuf.length * 2);
+        pseudoBuf.copy(bigger, 0, 0, n);
+        pseudoBuf = bigger;
+      }
+    }
+    return pseudoBuf.toString(encoding, 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function readCgroupFile(dir: string, file: string): string {
   const p = path.join(dir, file);
   try {
-    return fs.readFileSync(p, 'latin1');
+    return readPseudoFile(p);
   } catch (e) {
     throw cgroupIoError(e, `read \`${p}\``, p);
   }
@@ -51,7 +79,7 @@ export function readCgroupFile(dir: string, file: string): string {
 /** The file's text, or undefined when it does not exist (an optional kernel knob). */
 export function readOptionalCgroupFile(dir: string, file: string): string | undefined {
   try {
-    return fs.readFileSync(path.join(dir, file), 'latin1');
+    return readPseudoFile(path.join(dir, file));
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return undefined;
     throw cgroupIoError(e, `read \`${path.join(dir, file)}\``, path.join(dir, file));
@@ -73,7 +101,7 @@ export function readProcs(dir: string): number[] {
 
 function readOptionalProcs(dir: string): string | undefined {
   try {
-    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'latin1');
+    return readPseudoFile(path.join(dir, 'cgroup.procs'));
   } catch (e) {
     // ENODEV: the cgroup was removed while we held its directory
     if (isErrno(e, 'ENOENT') || isErrno(e, 'ENODEV')) return undefined;

@@ -2,7 +2,7 @@
  * The seam between lifecycle logic and the kernel (youki's Syscall trait): the verbs call only
  * these, so tests can run them against a recording double without root.
  */
-import * as fs from 'node:fs';
+import { readPseudoFile } from '../cgroup/files';
 import { native, type ExitStatus, type NativePlan } from '../native';
 
 export interface ProcStat {
@@ -48,7 +48,7 @@ export const nativeSyscalls: Syscalls = {
   mkfifo: (p, mode) => native().mkfifo(p, mode),
   procStat(pid) {
     try {
-      return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      return parseProcStat(readPseudoFile(`/proc/${pid}/stat`, 'utf8'));
     } catch {
       return undefined;
     }
