@@ -507,10 +507,10 @@ class ExecutorClient implements Executor {
       sched = statsStream(cgroup, intervalMs ?? 1000, {
         sample: (usage) => q.push(usage),
         error: (e) => {
-          this.samplers.delete(sched);
           this.streams.delete(id);
           q.end(e);
         },
+        stopped: () => this.samplers.delete(sched),
       });
     } catch (e) {
       this.streams.delete(id);
@@ -518,11 +518,6 @@ class ExecutorClient implements Executor {
       return undefined;
     }
     this.samplers.add(sched);
-    const stop = sched.stop.bind(sched);
-    sched.stop = () => {
-      stop();
-      this.samplers.delete(sched);
-    };
     sched.start();
     return sched;
   }

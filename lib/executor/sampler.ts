@@ -18,6 +18,8 @@ export interface StatsStreamHandlers {
   sample(usage: TaskResourceUsage): void;
   /** a read failed (the cgroup went away with the task): the stream has stopped */
   error(e: unknown): void;
+  /** once, when the stream stops: by stop(), or after a failed read */
+  stopped?(): void;
 }
 
 /**
@@ -28,9 +30,13 @@ export function statsStream(cgroup: CgroupManager, intervalMs: unknown, on: Stat
   const interval = checkInterval(intervalMs);
   const reader = cgroup.statsReader();
   const procs = cgroup.procsReader();
+  let closed = false;
   const close = (): void => {
+    if (closed) return;
+    closed = true;
     reader.close();
     procs.close();
+    on.stopped?.();
   };
   let prev: CgroupStats | undefined;
   let prevAt = 0;
@@ -55,6 +61,7 @@ export function statsStream(cgroup: CgroupManager, intervalMs: unknown, on: Stat
       on.error(e);
     },
   );
+  // TickScheduler calls stop() itself when a tick throws: both ends close here
   const stop = sched.stop.bind(sched);
   sched.stop = () => {
     stop();

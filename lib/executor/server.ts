@@ -532,12 +532,8 @@ export class ExecutorServer {
         conn.streams.delete(id);
         this.send(conn, encodeJson(FrameType.Error, id, errorToMessage(e)));
       },
+      stopped: () => this.log.log('debug', 'stats stream closed', { stream: id }),
     });
-    const stop = sched.stop.bind(sched);
-    sched.stop = () => {
-      stop();
-      this.log.log('debug', 'stats stream closed', { stream: id });
-    };
     conn.streams.set(id, sched);
     this.log.log('debug', 'stats stream opened', { stream: id, intervalMs: sched.intervalMs });
     sched.start();
