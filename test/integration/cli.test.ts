@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Spec } from '../../lib/oci/schema';
 import {
+  HULL_BIN,
   type HullResult,
   type Background,
   alive,
@@ -150,6 +151,22 @@ describeContainers('hull CLI: what runs inside', () => {
   test('hull run exits with the container\'s exit code', () => {
     expect(run(['sh', '-c', 'exit 3']).status).toBe(3);
     expect(run(['false']).status).toBe(1);
+  });
+
+  test('a run without a terminal loads none of the terminal code (tty, net: milliseconds of start-up)', () => {
+    const b = suite.bundle(['true']);
+    const t = suite.dir('modules');
+    const list = path.join(t.dir, 'loaded');
+    const preload = path.join(t.dir, 'preload.js');
+    fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    const r = spawnSync(process.execPath, ['--require', preload, HULL_BIN, '--root', suite.root.dir, 'run', '-b', b.dir, suite.newId('mods')], {
+      stdio: 'ignore',
+      timeout: 8000,
+    });
+    expect(r.status).toBe(0);
+    const loaded = fs.readFileSync(list, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule fs'); // the list is the real one
+    expect(loaded.filter((m) => /^NativeModule (tty|net)$/.test(m))).toEqual([]);
   });
 });
 

@@ -31,7 +31,7 @@ export async function runForeground(c: Container, master?: number): Promise<numb
     const relay = master === undefined ? undefined : io().relayTerminal(master);
     c.start();
     const status = (await c.wait()).status;
-    await io().finishRelay(relay);
+    if (relay) await io().finishRelay(relay);
     return status;
   } finally {
     for (const sig of FORWARDED) process.off(sig, forward);
