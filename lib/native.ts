@@ -112,6 +112,8 @@ export interface NativeAddon {
   setNonblock(fd: number): void;
   /** fcntl(F_DUPFD_CLOEXEC): a second fd on the same open file */
   dup(fd: number): number;
+  /** pread(fds[i], buf at i * slot, slot bytes, offset 0) for each fd; lens[i] = length or -errno */
+  preadAll(fds: Int32Array, lens: Int32Array, buf: Buffer, slot: number): void;
   /** a listening unix stream socket, close-on-exec */
   listenUnix(path: string): number;
   accept(fd: number): number;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { HullError } from '../errors';
+import { HullError, syscallError } from '../errors';
+import { native } from '../native';
 import { cgroupIoError, isErrno, readCgroupFile } from './files';
 
 export interface MemoryStats {
@@ -187,13 +188,13 @@ export class KeySet {
   }
 }
 
-/** Fills out[i] with the value of keys[i] in buf[0, len), NaN for keys the file lacks. One pass, no allocation. */
-export function scanKeyed(buf: Buffer, len: number, set: KeySet, out: Float64Array): void {
+/** Fills out[i] with the value of keys[i] in buf[start, end), NaN for keys the text lacks. One pass, no allocation. */
+export function scanKeyed(buf: Buffer, start: number, end: number, set: KeySet, out: Float64Array): void {
   out.fill(NaN);
-  let line = 0;
-  while (line < len) {
+  let line = start;
+  while (line < end) {
     let eol = buf.indexOf(NEWLINE, line);
-    if (eol < 0 || eol > len) eol = len;
+    if (eol < 0 || eol > end) eol = end;
     const sp = buf.indexOf(SPACE, line);
     if (sp > line && sp < eol) {
       const k = findKey(buf, line, sp, set.keys);
@@ -220,24 +221,53 @@ function bytesEqual(buf: Buffer, start: number, key: Buffer, len: number): boole
 // ---- open-once files ----
 
 /** Shared by every StatFile: reads are synchronous and parsed before the next one, so one buffer serves all. */
-let scratch = Buffer.allocUnsafe(16 * 1024);
+let scratch: Buffer = Buffer.allocUnsafe(16 * 1024);
+
+const NOT_LOADED = -2;
 
 /**
  * A cgroup file opened once and re-read with pread(2) at offset 0. cgroupfs regenerates a file's text whenever it
- * is read from offset 0 (seq_file restarts at position 0), so there is no need to reopen per sample.
+ * is read from offset 0 (seq_file restarts at position 0), so there is no need to reopen per sample. A PreadBatch
+ * may have read it already for this sample; otherwise it reads itself.
  */
 export class StatFile {
   private fd = -1;
   private missing = false;
+  /** where the text of the last read is: [start, start + length) of data */
+  private data: Buffer = scratch;
+  private start = 0;
+  private loaded = NOT_LOADED;
 
   constructor(readonly path: string) {}
 
-  /** Reads the file into the shared scratch buffer; returns its length, or -1 when the file does not exist. */
+  /** The open fd, opening it first; -1 when the file does not exist. */
+  fdOrOpen(): number {
+    if (this.fd < 0) this.open();
+    return this.fd;
+  }
+
+  /** A batch read this file's text into buf[start, start + length) for the next read(). */
+  preloaded(buf: Buffer, start: number, length: number): void {
+    this.data = buf;
+    this.start = start;
+    this.loaded = length;
+  }
+
+  /** Reads the file; returns its length (the text is at this.data[this.start...]), or -1 when it does not exist. */
   read(): number {
+    if (this.loaded !== NOT_LOADED) {
+      const n = this.loaded;
+      this.loaded = NOT_LOADED;
+      return n;
+    }
     if (this.fd < 0 && !this.open()) return -1;
     for (;;) {
       const n = this.pread();
-      if (n < scratch.length) return n;
+      if (n < scratch.length) {
+        this.data = scratch;
+        this.start = 0;
+        return n;
+      }
       scratch = Buffer.allocUnsafe(scratch.length * 2); // rare: a file longer than the buffer
     }
   }
@@ -245,23 +275,24 @@ export class StatFile {
   /** The single-value file as a number: NaN when missing, Infinity for `max`. */
   value(): number {
     const n = this.read();
-    return n < 0 ? NaN : parseValueBytes(scratch, 0, n);
+    return n < 0 ? NaN : parseValueBytes(this.data, this.start, this.start + n);
   }
 
   /** Picks `set`'s keys into `out` (NaN each when the file is missing). */
   keyed(set: KeySet, out: Float64Array): void {
     const n = this.read();
     if (n < 0) out.fill(NaN);
-    else scanKeyed(scratch, n, set, out);
+    else scanKeyed(this.data, this.start, this.start + n, set, out);
   }
 
   /** The file as one decimal number a line (cgroup.procs): empty when missing. */
   numbers(): number[] {
     const n = this.read();
     const out: number[] = [];
+    const { data, start } = this;
     let v = -1;
-    for (let i = 0; i < n; i++) {
-      const c = scratch[i] as number;
+    for (let i = start; i < start + n; i++) {
+      const c = data[i] as number;
       if (c >= 0x30 && c <= 0x39) v = (v < 0 ? 0 : v * 10) + (c - 0x30);
       else if (v >= 0) {
         out.push(v);
@@ -272,9 +303,15 @@ export class StatFile {
     return out;
   }
 
+  /** Drops a batch's text that was not read. */
+  unload(): void {
+    this.loaded = NOT_LOADED;
+  }
+
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+    this.loaded = NOT_LOADED;
   }
 
   private open(): boolean {
@@ -299,10 +336,83 @@ export class StatFile {
   }
 }
 
+/** Room for one file in a batch: v2 memory.stat, the longest file sampled, is about 1.5 KiB. */
+const SLOT = 4096;
+/** Shared by every batch, for the same reason as scratch; grows to the largest batch. */
+let batchBuf: Buffer = Buffer.allocUnsafe(16 * SLOT);
+
+/**
+ * Reads a sample's files with one native call (pread each at offset 0). From JS, Node's cost per readSync
+ * call was more than the syscall itself: a sample read file by file cost 1.6x the C floor before parsing.
+ */
+export class PreadBatch {
+  private fds = new Int32Array(0);
+  private lens = new Int32Array(0);
+  private open: StatFile[] = [];
+  private pending: StatFile[];
+
+  constructor(files: readonly StatFile[]) {
+    this.pending = [...files];
+  }
+
+  /** Reads every file into the shared buffer; each StatFile's next read() returns its part. */
+  fill(): void {
+    if (this.pending.length > 0) this.openPending();
+    const n = this.open.length;
+    if (n === 0) return;
+    if (batchBuf.length < n * SLOT) batchBuf = Buffer.allocUnsafe(n * SLOT);
+    native().preadAll(this.fds, this.lens, batchBuf, SLOT);
+    for (let i = 0; i < n; i++) this.deliver(this.open[i] as StatFile, this.lens[i] as number, i * SLOT);
+  }
+
+  private deliver(f: StatFile, len: number, at: number): void {
+    // ENODEV: the cgroup was removed under us
+    if (len < 0) throw syscallError(`read \`${f.path}\``, -len, { syscall: 'pread', path: f.path });
+    // a full slot may be a longer text cut short: the file reads itself with room to spare
+    if (len < SLOT) f.preloaded(batchBuf, at, len);
+  }
+
+  /** Forgets what the samplers did not read, so that no file returns this sample's text at the next one. */
+  discard(): void {
+    for (const f of this.open) f.unload();
+  }
+
+  /** Files open at the first fill (as StatFile.read would open them); missing ones stay out of the batch. */
+  private openPending(): void {
+    for (const f of this.pending) if (f.fdOrOpen() >= 0) this.open.push(f);
+    this.pending = [];
+    this.fds = Int32Array.from(this.open, (f) => f.fdOrOpen());
+    this.lens = new Int32Array(this.open.length);
+  }
+}
+
 /** One controller's part of a sample; returns the measuredBit()s of the fields it filled. */
 export interface StatsSampler {
   sample(into: CgroupStats): number;
   close(): void;
+  /** the files sample() reads, for the reader to read them all in one call beforehand */
+  files?(): readonly StatFile[];
+}
+
+/** A sampler over files opened once: what files() lists and close() closes is what file() made. */
+export abstract class FileSampler implements StatsSampler {
+  private readonly list: StatFile[] = [];
+
+  abstract sample(into: CgroupStats): number;
+
+  files(): readonly StatFile[] {
+    return this.list;
+  }
+
+  close(): void {
+    for (const f of this.list) f.close();
+  }
+
+  protected file(p: string): StatFile {
+    const f = new StatFile(p);
+    this.list.push(f);
+    return f;
+  }
 }
 
 /** Samples a set of controllers; keep one per container and call read() at each tick, close() at the end. */
@@ -310,12 +420,21 @@ export class StatsReader {
   private lastMask = -1;
   private lastMeasured: readonly string[] = [];
 
-  constructor(private readonly samplers: readonly StatsSampler[]) {}
+  private readonly batch: PreadBatch;
+
+  constructor(private readonly samplers: readonly StatsSampler[]) {
+    this.batch = new PreadBatch(samplers.flatMap((x) => x.files?.() ?? []));
+  }
 
   read(): CgroupStats {
     const s = emptyStats();
     let mask = 0;
-    for (const sampler of this.samplers) mask |= sampler.sample(s);
+    this.batch.fill();
+    try {
+      for (const sampler of this.samplers) mask |= sampler.sample(s);
+    } finally {
+      this.batch.discard();
+    }
     s.measured = this.measuredFor(mask);
     return s;
   }

@@ -254,6 +254,28 @@ static Napi::Value Pipe(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// preadAll(fds, lens, buf, slot): the caller owns all three arrays and keeps them between calls,
+// so a stats sample allocates nothing here. Per-file errors come back as -errno in lens.
+static Napi::Value PreadAll(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    ThrowArg(env, "preadAll: fds: expected an Int32Array");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    ThrowArg(env, "preadAll: lens: expected an Int32Array");
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    ThrowArg(env, "preadAll: buf: expected a Buffer");
+  if (!info[3].IsNumber() || info[3].As<Napi::Number>().Int64Value() <= 0) ThrowArg(env, "preadAll: slot: expected a positive size");
+  auto fds = info[0].As<Napi::Int32Array>();
+  auto lens = info[1].As<Napi::Int32Array>();
+  auto buf = info[2].As<Napi::Uint8Array>();
+  size_t slot = (size_t)info[3].As<Napi::Number>().Int64Value();
+  size_t n = fds.ElementLength();
+  if (lens.ElementLength() < n) ThrowArg(env, "preadAll: lens: shorter than fds");
+  if (buf.ByteLength() / slot < n) ThrowArg(env, "preadAll: buf: smaller than fds.length * slot");
+  hull_pread_all(fds.Data(), lens.Data(), n, buf.Data(), slot);
+  return env.Undefined();
+}
+
 static Napi::Value SetErrorFactoryFn(const Napi::CallbackInfo &info) {
   SetErrorFactory(info);
   return info.Env().Undefined();
@@ -272,6 +294,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("setNonblock", Napi::Function::New(env, SetNonblock, "setNonblock"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("preadAll", Napi::Function::New(env, PreadAll, "preadAll"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));

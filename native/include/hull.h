@@ -31,6 +31,13 @@ int hull_error_set(hull_error *err, int errnum, const char *step, const char *sy
 /* Returns a newly built message "a`b`c`d`..." into err->msg from NULL-terminated parts. */
 void hull_error_msg(hull_error *err, const char *const *parts);
 
+/*
+ * pread(fds[i], buf + i * slot, slot, 0) for each i; lens[i] is the length read, or -errno.
+ * Cannot fail as a whole: each file's result is its own. A length of slot means the text may
+ * be longer than the slot, and the caller reads that file again with a bigger buffer.
+ */
+void hull_pread_all(const int *fds, int32_t *lens, size_t n, unsigned char *buf, size_t slot);
+
 typedef struct hull_mount {
   const char *source;      /* NULL for none */
   const char *destination; /* absolute, inside the container */

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { HullError } from '../../errors';
 import { isErrno, readCgroupFile, writeCgroupFile } from '../files';
 import type { LinuxCPU, LinuxResources } from '../resources';
-import { type CgroupStats, KeySet, StatFile, type StatsSampler, at, measuredBit, put, sampleOnce } from '../stats';
+import { type CgroupStats, KeySet, type StatFile, FileSampler, at, measuredBit, put, sampleOnce } from '../stats';
 
 const F = 'linux.resources.cpu';
 
@@ -54,21 +54,18 @@ const KEYS = new KeySet(['nr_throttled', 'throttled_time']);
 const B = { periods: measuredBit('cpu.throttledPeriods'), time: measuredBit('cpu.throttledTimeNs') };
 
 /** Throttling counters from v1 cpu.stat (throttled_time is in ns). */
-export class CpuSampler implements StatsSampler {
+export class CpuSampler extends FileSampler {
   private readonly stat: StatFile;
   private readonly v = new Float64Array(KEYS.keys.length);
 
   constructor(dir: string) {
-    this.stat = new StatFile(path.join(dir, 'cpu.stat'));
+    super();
+    this.stat = this.file(path.join(dir, 'cpu.stat'));
   }
 
   sample(s: CgroupStats): number {
     this.stat.keyed(KEYS, this.v);
     return put(s.cpu, 'throttledPeriods', at(this.v, 0), B.periods) | put(s.cpu, 'throttledTimeNs', at(this.v, 1), B.time);
-  }
-
-  close(): void {
-    this.stat.close();
   }
 }
 

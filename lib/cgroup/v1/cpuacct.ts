@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type CgroupStats, KeySet, StatFile, type StatsSampler, at, measuredBit, put, sampleOnce } from '../stats';
+import { type CgroupStats, KeySet, type StatFile, FileSampler, at, measuredBit, put, sampleOnce } from '../stats';
 
 /**
  * cpuacct.stat counts in USER_HZ ticks, which the kernel fixes at 100 for userspace whatever CONFIG_HZ is
@@ -11,14 +11,15 @@ const KEYS = new KeySet(['user', 'system']);
 const B = { total: measuredBit('cpu.totalNs'), user: measuredBit('cpu.userNs'), system: measuredBit('cpu.systemNs') };
 
 /** cgroup v1 cpuacct: accounting only, nothing to apply. */
-export class CpuacctSampler implements StatsSampler {
+export class CpuacctSampler extends FileSampler {
   private readonly usage: StatFile;
   private readonly stat: StatFile;
   private readonly v = new Float64Array(KEYS.keys.length);
 
   constructor(dir: string) {
-    this.usage = new StatFile(path.join(dir, 'cpuacct.usage'));
-    this.stat = new StatFile(path.join(dir, 'cpuacct.stat'));
+    super();
+    this.usage = this.file(path.join(dir, 'cpuacct.usage'));
+    this.stat = this.file(path.join(dir, 'cpuacct.stat'));
   }
 
   sample(s: CgroupStats): number {
@@ -28,11 +29,6 @@ export class CpuacctSampler implements StatsSampler {
       put(s.cpu, 'userNs', at(this.v, 0) * NS_PER_USER_HZ_TICK, B.user) |
       put(s.cpu, 'systemNs', at(this.v, 1) * NS_PER_USER_HZ_TICK, B.system)
     );
-  }
-
-  close(): void {
-    this.usage.close();
-    this.stat.close();
   }
 }
 

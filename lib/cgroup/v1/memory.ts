@@ -5,8 +5,8 @@ import type { LinuxMemory, LinuxResources } from '../resources';
 import {
   type CgroupStats,
   KeySet,
-  StatFile,
-  type StatsSampler,
+  type StatFile,
+  FileSampler,
   at,
   checkLimitAboveUsage,
   memoryReading,
@@ -86,7 +86,7 @@ const STAT_KEYS = new KeySet(['total_rss', 'total_cache', 'total_swap', 'total_m
 const OOM_KEYS = new KeySet(['oom_kill']);
 
 /** Samples a v1 memory cgroup; the total_* keys of memory.stat include sub-cgroups. */
-export class MemorySampler implements StatsSampler {
+export class MemorySampler extends FileSampler {
   private readonly usage: StatFile;
   private readonly maxUsage: StatFile;
   private readonly stat: StatFile;
@@ -97,11 +97,12 @@ export class MemorySampler implements StatsSampler {
   private readonly r = memoryReading();
 
   constructor(dir: string) {
-    this.usage = new StatFile(path.join(dir, 'memory.usage_in_bytes'));
-    this.maxUsage = new StatFile(path.join(dir, 'memory.max_usage_in_bytes'));
-    this.stat = new StatFile(path.join(dir, 'memory.stat'));
-    this.kmem = new StatFile(path.join(dir, 'memory.kmem.usage_in_bytes'));
-    this.oom = new StatFile(path.join(dir, 'memory.oom_control'));
+    super();
+    this.usage = this.file(path.join(dir, 'memory.usage_in_bytes'));
+    this.maxUsage = this.file(path.join(dir, 'memory.max_usage_in_bytes'));
+    this.stat = this.file(path.join(dir, 'memory.stat'));
+    this.kmem = this.file(path.join(dir, 'memory.kmem.usage_in_bytes'));
+    this.oom = this.file(path.join(dir, 'memory.oom_control'));
   }
 
   sample(s: CgroupStats): number {
@@ -119,10 +120,6 @@ export class MemorySampler implements StatsSampler {
     r.pgfault = at(v, 4);
     r.pgmajfault = at(v, 5);
     return putMemory(s, r);
-  }
-
-  close(): void {
-    for (const f of [this.usage, this.maxUsage, this.stat, this.kmem, this.oom]) f.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { writeCgroupFile } from '../files';
 import type { LinuxResources } from '../resources';
-import { type CgroupStats, StatFile, type StatsSampler, bitIf, measuredBit, sampleOnce } from '../stats';
+import { type CgroupStats, type StatFile, FileSampler, bitIf, measuredBit, sampleOnce } from '../stats';
 
 /** The pids controller has the same files on v1 and v2 (Documentation/admin-guide/cgroup-v1/pids.rst). */
 export function apply(dir: string, r: LinuxResources): void {
@@ -13,13 +13,14 @@ export function apply(dir: string, r: LinuxResources): void {
 
 const B = { current: measuredBit('pids.current'), limit: measuredBit('pids.limit') };
 
-export class PidsSampler implements StatsSampler {
+export class PidsSampler extends FileSampler {
   private readonly current: StatFile;
   private readonly max: StatFile;
 
   constructor(dir: string) {
-    this.current = new StatFile(path.join(dir, 'pids.current'));
-    this.max = new StatFile(path.join(dir, 'pids.max'));
+    super();
+    this.current = this.file(path.join(dir, 'pids.current'));
+    this.max = this.file(path.join(dir, 'pids.max'));
   }
 
   sample(s: CgroupStats): number {
@@ -28,11 +29,6 @@ export class PidsSampler implements StatsSampler {
     s.pids.current = Number.isNaN(current) ? 0 : current;
     s.pids.limit = Number.isFinite(max) ? max : undefined;
     return bitIf(current, B.current) | bitIf(max, B.limit);
-  }
-
-  close(): void {
-    this.current.close();
-    this.max.close();
   }
 }
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { HullError } from '../../errors';
 import { writeCgroupFile } from '../files';
 import type { LinuxCPU, LinuxResources } from '../resources';
-import { type CgroupStats, KeySet, StatFile, type StatsSampler, at, measuredBit, put, sampleOnce } from '../stats';
+import { type CgroupStats, KeySet, type StatFile, FileSampler, at, measuredBit, put, sampleOnce } from '../stats';
 
 const F = 'linux.resources.cpu';
 
@@ -49,12 +49,13 @@ const B = {
 };
 
 /** v2 cpu.stat: the usage keys exist in every cgroup, the throttling ones only with the cpu controller enabled. */
-export class CpuSampler implements StatsSampler {
+export class CpuSampler extends FileSampler {
   private readonly stat: StatFile;
   private readonly v = new Float64Array(KEYS.keys.length);
 
   constructor(dir: string) {
-    this.stat = new StatFile(path.join(dir, 'cpu.stat'));
+    super();
+    this.stat = this.file(path.join(dir, 'cpu.stat'));
   }
 
   sample(s: CgroupStats): number {
@@ -67,10 +68,6 @@ export class CpuSampler implements StatsSampler {
       put(s.cpu, 'throttledPeriods', at(v, 3), B.periods) |
       put(s.cpu, 'throttledTimeNs', at(v, 4) * 1000, B.time)
     );
-  }
-
-  close(): void {
-    this.stat.close();
   }
 }
 

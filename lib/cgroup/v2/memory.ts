@@ -4,8 +4,8 @@ import type { LinuxMemory, LinuxResources } from '../resources';
 import {
   type CgroupStats,
   KeySet,
-  StatFile,
-  type StatsSampler,
+  type StatFile,
+  FileSampler,
   at,
   checkLimitAboveUsage,
   memoryReading,
@@ -75,7 +75,7 @@ export function oomKillCount(dir: string): number {
 const STAT_KEYS = new KeySet(['anon', 'file', 'file_mapped', 'pgfault', 'pgmajfault', 'kernel']);
 const EVENT_KEYS = new KeySet(['oom_kill']);
 /** Samples a v2 memory cgroup: rss ← anon, cache ← file; `kernel` exists from Linux 5.18, memory.peak from 5.19. */
-export class MemorySampler implements StatsSampler {
+export class MemorySampler extends FileSampler {
   private readonly current: StatFile;
   private readonly peak: StatFile;
   private readonly stat: StatFile;
@@ -86,11 +86,12 @@ export class MemorySampler implements StatsSampler {
   private readonly r = memoryReading();
 
   constructor(dir: string) {
-    this.current = new StatFile(path.join(dir, 'memory.current'));
-    this.peak = new StatFile(path.join(dir, 'memory.peak'));
-    this.stat = new StatFile(path.join(dir, 'memory.stat'));
-    this.swap = new StatFile(path.join(dir, 'memory.swap.current'));
-    this.events = new StatFile(path.join(dir, 'memory.events'));
+    super();
+    this.current = this.file(path.join(dir, 'memory.current'));
+    this.peak = this.file(path.join(dir, 'memory.peak'));
+    this.stat = this.file(path.join(dir, 'memory.stat'));
+    this.swap = this.file(path.join(dir, 'memory.swap.current'));
+    this.events = this.file(path.join(dir, 'memory.events'));
   }
 
   sample(s: CgroupStats): number {
@@ -108,10 +109,6 @@ export class MemorySampler implements StatsSampler {
     r.pgmajfault = at(v, 4);
     r.kernelUsage = at(v, 5);
     return putMemory(s, r);
-  }
-
-  close(): void {
-    for (const f of [this.current, this.peak, this.stat, this.swap, this.events]) f.close();
   }
 }
 

@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { HullError } from '../../../lib/errors';
+import { native } from '../../../lib/native';
 import {
+  FileSampler,
   KeySet,
   StatFile,
   StatsReader,
@@ -55,12 +58,15 @@ describe('byte parsers', () => {
     expect(parseValueBytes(Buffer.from('\n'), 0, 1)).toBeNaN();
   });
 
-  it('scanKeyed picks the wanted keys, NaN for absent ones, ignoring bytes past len', () => {
+  it('scanKeyed picks the wanted keys, NaN for absent ones, ignoring bytes outside [start, end)', () => {
     const keys = new KeySet(['total_rss', 'total_cache', 'absent', 'rss']);
     const out = new Float64Array(4);
     const text = 'rss 1\ntotal_rss_huge 7\ntotal_rss 100\ntotal_cache 200\n';
     const buf = Buffer.from(text + 'absent 9\n');
-    scanKeyed(buf, text.length, keys, out);
+    scanKeyed(buf, 0, text.length, keys, out);
+    expect([...out]).toEqual([100, 200, NaN, 1]);
+    const shifted = Buffer.from(`total_rss 5\n${text}`);
+    scanKeyed(shifted, 'total_rss 5\n'.length, shifted.length, keys, out);
     expect([...out]).toEqual([100, 200, NaN, 1]);
   });
 });
@@ -121,6 +127,111 @@ describe('StatsReader', () => {
     reader.close();
     expect(a.close).toHaveBeenCalled();
     expect(b.close).toHaveBeenCalled();
+  });
+});
+
+describe('StatsReader over files', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hull-batch-'))));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const put = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+
+  /** usage and the keyed stat every sample; peak only when asked, to leave a batch's text unread */
+  class TwoFiles extends FileSampler {
+    readonly usage = this.file(path.join(dir, 'memory.usage_in_bytes'));
+    readonly stat = this.file(path.join(dir, 'memory.stat'));
+    readonly peak = this.file(path.join(dir, 'memory.max_usage_in_bytes'));
+    readonly absent = this.file(path.join(dir, 'memory.kmem.usage_in_bytes'));
+    readonly keys = new KeySet(['total_rss', 'wanted']);
+    readonly v = new Float64Array(2);
+    readPeak = true;
+    sample(s: ReturnType<typeof emptyStats>): number {
+      s.memory.usage = this.usage.value();
+      this.stat.keyed(this.keys, this.v);
+      s.memory.rss = this.v[0] as number;
+      s.memory.cache = this.v[1] as number;
+      s.memory.kernelUsage = this.absent.value();
+      if (this.readPeak) s.memory.maxUsage = this.peak.value();
+      return measuredBit('memory.usage');
+    }
+  }
+
+  it('reads every file of a sample in one native call, and each sample anew', () => {
+    put('memory.usage_in_bytes', '100\n');
+    put('memory.stat', 'total_cache 1\ntotal_rss 7\n');
+    put('memory.max_usage_in_bytes', '300\n');
+    const addon = native();
+    const real = addon.preadAll.bind(addon);
+    // the batch's text is what the samplers parse: a usage of 777 put in its first slot comes out
+    const batch = jest.spyOn(addon, 'preadAll').mockImplementation((fds, lens, buf, slot) => {
+      real(fds, lens, buf, slot);
+      lens[0] = buf.write('777\n', 0, 'latin1');
+    });
+    const reader = new StatsReader([new TwoFiles()]);
+    const s1 = reader.read();
+    expect([s1.memory.usage, s1.memory.rss, s1.memory.maxUsage, s1.memory.kernelUsage]).toEqual([777, 7, 300, NaN]);
+    expect(batch).toHaveBeenCalledTimes(1);
+    expect(batch.mock.calls[0]?.[0]).toHaveLength(3); // the missing file is not in the batch
+    batch.mockRestore();
+    put('memory.usage_in_bytes', '150\n');
+    put('memory.stat', 'total_rss 9\n');
+    const again = jest.spyOn(addon, 'preadAll');
+    const s2 = reader.read();
+    expect([s2.memory.usage, s2.memory.rss, s2.memory.maxUsage]).toEqual([150, 9, 300]);
+    expect(again).toHaveBeenCalledTimes(1);
+    reader.close();
+  });
+
+  it('gives no file the previous sample\'s text when a sampler skipped it', () => {
+    put('memory.usage_in_bytes', '1\n');
+    put('memory.stat', 'total_rss 1\n');
+    put('memory.max_usage_in_bytes', '300\n');
+    const sampler = new TwoFiles();
+    const reader = new StatsReader([sampler]);
+    sampler.readPeak = false;
+    reader.read(); // peak's text of this sample goes unread
+    put('memory.max_usage_in_bytes', '400\n');
+    // outside a reader's read() the file reads itself: the batch's stale 300 must not come back
+    expect(sampler.peak.value()).toBe(400);
+    reader.close();
+  });
+
+  it('reads a file longer than its slot whole', () => {
+    const filler = Array.from({ length: 1000 }, (_, i) => `key_${i} ${i}`).join('\n');
+    put('memory.usage_in_bytes', '1\n');
+    put('memory.stat', `${filler}\nwanted 42\n`);
+    put('memory.max_usage_in_bytes', '1\n');
+    const reader = new StatsReader([new TwoFiles()]);
+    expect(reader.read().memory.cache).toBe(42);
+    reader.close();
+  });
+
+  it('names the file and the syscall when a read fails', () => {
+    put('memory.usage_in_bytes', '1\n');
+    fs.mkdirSync(path.join(dir, 'memory.stat')); // a directory opens, and pread gives EISDIR
+    const reader = new StatsReader([new TwoFiles()]);
+    let err: unknown;
+    try {
+      reader.read();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HullError);
+    expect(err).toMatchObject({ code: 'EISDIR', syscall: 'pread', path: path.join(dir, 'memory.stat') });
+    expect((err as Error).message).toMatch(/^read `.*memory\.stat`: /);
+    reader.close();
+  });
+
+  it('preadAll refuses arrays that do not fit, naming the argument', () => {
+    const fds = Int32Array.of(0, 1);
+    expect(() => native().preadAll(fds, new Int32Array(1), Buffer.alloc(64), 32)).toThrow(/preadAll: lens/);
+    expect(() => native().preadAll(fds, new Int32Array(2), Buffer.alloc(32), 32)).toThrow(/preadAll: buf/);
+    expect(() => native().preadAll([0] as unknown as Int32Array, new Int32Array(1), Buffer.alloc(32), 32)).toThrow(/preadAll: fds/);
+    expect(() => native().preadAll(fds, new Int32Array(2), Buffer.alloc(64), 0)).toThrow(/preadAll: slot/);
   });
 });
 
