@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-require('../dist/cli/main.js')
-  .main(process.argv.slice(2))
+// The CLI is one bundled file, loaded with V8's code cache: see lib/cli/boot.ts.
+const path = require('node:path');
+
+const dist = path.join(__dirname, '..', 'dist');
+const { loadBundle } = require(path.join(dist, 'cli', 'boot.js'));
+loadBundle(path.join(dist, 'hull-cli.js'), path.join(dist, 'hull-cli.cache'))
+  .exports.main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;
   });

@@ -146,16 +146,18 @@ function freshProject(dir: string, tgz: string): void {
 }
 
 /** Asks node, from inside the project, where node-gyp-build finds hull's addon, and loads it through hull's own loader. */
-async function probe(project: string, env: NodeJS.ProcessEnv): Promise<{ root: string; resolved: string; exports: string[] }> {
+async function probe(project: string, env: NodeJS.ProcessEnv): Promise<{ root: string; resolved: string; exports: string[]; cli: string }> {
   const script = `
     const path = require('node:path');
     const root = path.dirname(require.resolve('hull/package.json'));
     const resolved = require('node-gyp-build').resolve(root);
     const addon = require('hull/dist/native.js').native();
-    console.log(JSON.stringify({ root, resolved, exports: Object.keys(addon).sort() }));
+    const dist = path.join(root, 'dist');
+    const cli = require('hull/dist/cli/boot.js').loadBundle(path.join(dist, 'hull-cli.js'), path.join(dist, 'hull-cli.cache')).cache;
+    console.log(JSON.stringify({ root, resolved, exports: Object.keys(addon).sort(), cli }));
   `;
   const r = await must(process.execPath, ['-e', script], { cwd: project, env });
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { root: string; resolved: string; exports: string[] };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { root: string; resolved: string; exports: string[]; cli: string };
 }
 
 const ADDON_EXPORTS = ['spawn', 'watchExit', 'pidfdOpen', 'setErrorFactory'];
@@ -181,10 +183,10 @@ describe('npm package', () => {
     async () => {
       sourceTgz = await packInto(pkgDir, path.join(work, 'source-tgz'), false);
       const files = await tarList(sourceTgz);
-      for (const f of ['package.json', 'bin/hull.js', 'dist/native.js', 'dist/cli/main.js', 'CMakeLists.txt', 'native/include/hull.h', 'scripts/install.js', 'scripts/prebuildify-cmake.sh']) {
+      for (const f of ['package.json', 'bin/hull.js', 'dist/native.js', 'dist/cli/main.js', 'dist/hull-cli.js', 'dist/hull-cli.cache', 'CMakeLists.txt', 'native/include/hull.h', 'scripts/install.js', 'scripts/cli-cache.js', 'scripts/prebuildify-cmake.sh']) {
         expect(files).toContain(f);
       }
-      const allowed = /^(package\.json|README(\.md)?|LICEN[CS]E(\.md)?|CMakeLists\.txt|bin\/[^/]+\.js|dist\/.+\.(js|d\.ts)|native\/.+\.(cc|h)|scripts\/(install\.js|prebuildify-cmake\.sh))$/;
+      const allowed = /^(package\.json|README(\.md)?|LICEN[CS]E(\.md)?|CMakeLists\.txt|bin\/[^/]+\.js|dist\/.+\.(js|d\.ts)|dist\/hull-cli\.cache|native\/.+\.(cc|h)|scripts\/(install\.js|cli-cache\.js|prebuildify-cmake\.sh))$/;
       expect(files.filter((f) => !allowed.test(f))).toEqual([]);
       expect(files.filter((f) => f.startsWith('prebuilds/'))).toEqual([]);
     },
@@ -240,6 +242,7 @@ describe('npm package', () => {
       expect(fs.realpathSync(p.root)).toBe(fs.realpathSync(installed));
       expect(p.resolved).toBe(path.join(p.root, 'prebuilds', PLATFORM_DIR, `${PKG.name}.node`));
       expect(p.exports).toEqual(expect.arrayContaining(ADDON_EXPORTS));
+      expect(p.cli).toBe('accepted'); // the CLI's code cache fits this Node
       // node-pty survived our install
       await must(process.execPath, ['-e', "require('node-pty')"], { cwd: project, env });
 
@@ -263,6 +266,7 @@ describe('npm package', () => {
       const p = await probe(project, baseEnv());
       expect(p.resolved).toBe(path.join(p.root, 'build', 'Release', `${PKG.name}.node`));
       expect(p.exports).toEqual(expect.arrayContaining(ADDON_EXPORTS));
+      expect(p.cli).toBe('accepted');
 
       const v = await must(path.join(project, 'node_modules', '.bin', 'hull'), ['--version'], { cwd: project });
       expect(v.stdout).toContain(`hull version ${PKG.version}`);

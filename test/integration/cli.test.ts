@@ -153,20 +153,35 @@ describeContainers('hull CLI: what runs inside', () => {
     expect(run(['false']).status).toBe(1);
   });
 
-  test('a run without a terminal loads none of the terminal code (tty, net: milliseconds of start-up)', () => {
+  test('a run loads one file of hull\'s, and without a terminal none of the terminal code (tty, net)', () => {
     const b = suite.bundle(['true']);
     const t = suite.dir('modules');
-    const list = path.join(t.dir, 'loaded');
+    const list = path.join(t.dir, 'loaded.json');
     const preload = path.join(t.dir, 'preload.js');
-    fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    fs.writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));\n`,
+    );
     const r = spawnSync(process.execPath, ['--require', preload, HULL_BIN, '--root', suite.root.dir, 'run', '-b', b.dir, suite.newId('mods')], {
       stdio: 'ignore',
       timeout: 8000,
     });
     expect(r.status).toBe(0);
-    const loaded = fs.readFileSync(list, 'utf8').split('\n');
-    expect(loaded).toContain('NativeModule fs'); // the list is the real one
-    expect(loaded.filter((m) => /^NativeModule (tty|net)$/.test(m))).toEqual([]);
+    const loaded = JSON.parse(fs.readFileSync(list, 'utf8')) as { builtins: string[]; files: string[] };
+    expect(loaded.builtins).toContain('NativeModule fs'); // the list is the real one
+    expect(loaded.builtins.filter((m) => /^NativeModule (tty|net)$/.test(m))).toEqual([]);
+    // the bundle is not require()d but loaded with its code cache; the addon is the other file
+    const dist = path.join(path.dirname(HULL_BIN), '..', 'dist');
+    expect(loaded.files.filter((f) => f.startsWith(dist)).map((f) => path.relative(dist, f))).toEqual(['cli/boot.js']);
+  });
+
+  test('the CLI is one bundled file, and V8 takes its code cache', () => {
+    const dist = path.join(path.dirname(HULL_BIN), '..', 'dist');
+    const script = `const p = require('path'); const d = ${JSON.stringify(dist)};
+      const r = require(p.join(d, 'cli/boot.js')).loadBundle(p.join(d, 'hull-cli.js'), p.join(d, 'hull-cli.cache'));
+      console.log(r.cache, typeof r.exports.main);`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 8000 });
+    expect(r.stdout.trim()).toBe('accepted function');
   });
 });
 

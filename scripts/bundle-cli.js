@@ -1,0 +1,31 @@
+'use strict';
+// Writes dist/hull-cli.js: the CLI (dist/cli/main.js and all it requires) in one file, so that a
+// `hull` command resolves and reads one module instead of about fifty; then its code cache. The
+// file ends with its build id, which the cache must carry to be used (lib/cli/boot.ts).
+const crypto = require('node:crypto');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const dist = path.join(__dirname, '..', 'dist');
+const out = path.join(dist, 'hull-cli.js');
+
+const result = esbuild.buildSync({
+  entryPoints: [path.join(dist, 'cli', 'main.js')],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  write: false,
+  logLevel: 'warning',
+  // node-pty is a native module of its own (and only the executor uses it); TypeBox is loaded
+  // only to explain a config that failed the compiled check
+  external: ['node-pty', '@sinclair/typebox', '@sinclair/typebox/*'],
+});
+const code = result.outputFiles[0].text;
+const id = crypto.createHash('sha256').update(code).digest('hex').slice(0, 32);
+fs.writeFileSync(out, `${code}\n//# hull-build ${id}\n`);
+
+const r = spawnSync(process.execPath, [path.join(__dirname, 'cli-cache.js'), out], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
