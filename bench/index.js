@@ -10,7 +10,7 @@
  *   npm run bench -- --plot-only       redraw every chart and bench/README.md from the saved
  *                                      results, without running anything
  *
- * Options: --no-build (do not run tsc first), --no-install (do not apt-get missing tools),
+ * Options: --no-build (do not run build:ts first), --no-install (do not apt-get missing tools),
  * --nice N (default -10 for a full run, 0 for --quick), --seed N, --quiet-load L (wait, at most
  * 60 s, for the 1-minute load average to drop below L before each part; default 1.0).
  *
@@ -146,9 +146,10 @@ async function main() {
   if (process.env.HULL_BENCH_NS !== '1') {
     if (o.install) env.ensureTools(log);
     if (o.build) {
-      log('building dist/ (tsc; --no-build skips)');
-      const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: path.resolve(__dirname, '..'), stdio: 'inherit' });
-      if (r.status !== 0) log('tsc failed: benchmarking the dist/ that is there');
+      // the whole of build:ts: the CLI rows run the bundle it makes, not dist/cli/main.js
+      log('building dist/ (npm run build:ts; --no-build skips)');
+      const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: path.resolve(__dirname, '..'), stdio: 'inherit' });
+      if (r.status !== 0) log('build:ts failed: benchmarking the dist/ that is there');
     }
   }
   if (!fs.existsSync(path.resolve(__dirname, '../dist/index.js'))) {

@@ -9,7 +9,7 @@ module.exports = {
     'N busybox `sleep` containers started all at once (wall time until every start has returned, i.e. all are running), then ' +
     'checked to be running (untimed), then deleted all at once (wall time until all are gone). hull library: N concurrent ' +
     '`Container.create` + `start`, then N concurrent `delete(true)`, in this process. CLIs: N `run -d` started together by ' +
-    'posix_spawn, then N `delete -f`.',
+    'posix_spawn, then N `delete -f`. `node -e 0` is N of Node\'s own start-up at once: what any Node CLI pays before its first line.',
   async run(ctx, o) {
     const N = ctx.quick ? 20 : 50;
     const sp = ctx.spawner;
@@ -58,6 +58,15 @@ module.exports = {
       cli('hull CLI', (...a) => ctx.hullCli(...a), 'hull'),
       cli('runc', (...a) => ctx.runc(...a), 'runc'),
       cli('crun', (...a) => ctx.crun(...a), 'crun'),
+      {
+        // what any Node CLI pays for N processes before its first line: the bound of the hull CLI row
+        name: 'node -e 0',
+        run: async () => {
+          const s = await sp.batch(Array.from({ length: N }, () => [ctx.node, '-e', '0']));
+          if (s.failed) throw new Error(`${s.failed} of ${N} node -e 0 failed: ${s.stderr}`);
+          return { 'start all': s.ms };
+        },
+      },
     ];
     const h = ctx.quick
       ? { ...o.harness, minRuns: 2, maxRuns: 2, warmup: 0 }
@@ -68,6 +77,11 @@ module.exports = {
     const crun = samplesOf(res, 'crun', 'start all');
     const lib = paired(samplesOf(res, 'hull library', 'start all'), crun);
     const cliR = paired(samplesOf(res, 'hull CLI', 'start all'), crun);
+    const nodeFloor = samplesOf(res, 'node -e 0', 'start all');
+    const ratios = [
+      { label: `${N} × node -e 0 ÷ crun's ${N} starts`, ...paired(nodeFloor, crun) },
+      { label: `hull CLI ÷ ${N} × node -e 0`, ...paired(samplesOf(res, 'hull CLI', 'start all'), nodeFloor) },
+    ];
     const targets = [
       target({ part: 'parallel', row: 'hull library', metric: 'start all', label: `hull library, ${N} starts ÷ crun's`, kind: 'max', limit: 1.0, value: lib.median }),
       target({ part: 'parallel', row: 'hull CLI', metric: 'start all', label: `hull CLI, ${N} starts ÷ crun's`, kind: 'max', limit: 1.0, value: cliR.median }),
@@ -77,6 +91,6 @@ module.exports = {
         .map(([k, v]) => `${k} ${v.map((n) => `${n}/${N}`).join(', ')}`)
         .join('; ')}.`,
     ];
-    return { ...res, rows, ref: { label: 'crun (same metric)' }, ratios: [], targets, notes, n: N };
+    return { ...res, rows, ref: { label: 'crun (same metric)' }, ratios, targets, notes, n: N };
   },
 };
