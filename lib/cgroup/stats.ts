@@ -338,8 +338,8 @@ export class StatFile {
 
 /** Room for one file in a batch: v2 memory.stat, the longest file sampled, is about 1.5 KiB. */
 const SLOT = 4096;
-/** Shared by every batch, for the same reason as scratch; grows to the largest batch. */
-let batchBuf: Buffer = Buffer.allocUnsafe(16 * SLOT);
+/** Shared by every batch, for the same reason as scratch; made at the first fill, grows to the largest batch. */
+let batchBuf: Buffer | undefined;
 
 /**
  * Reads a sample's files with one native call (pread each at offset 0). From JS, Node's cost per readSync
@@ -360,16 +360,16 @@ export class PreadBatch {
     if (this.pending.length > 0) this.openPending();
     const n = this.open.length;
     if (n === 0) return;
-    if (batchBuf.length < n * SLOT) batchBuf = Buffer.allocUnsafe(n * SLOT);
+    if (!batchBuf || batchBuf.length < n * SLOT) batchBuf = Buffer.allocUnsafe(Math.max(n, 16) * SLOT);
     native().preadAll(this.fds, this.lens, batchBuf, SLOT);
-    for (let i = 0; i < n; i++) this.deliver(this.open[i] as StatFile, this.lens[i] as number, i * SLOT);
+    for (let i = 0; i < n; i++) this.deliver(batchBuf, this.open[i] as StatFile, this.lens[i] as number, i * SLOT);
   }
 
-  private deliver(f: StatFile, len: number, at: number): void {
+  private deliver(buf: Buffer, f: StatFile, len: number, at: number): void {
     // ENODEV: the cgroup was removed under us
     if (len < 0) throw syscallError(`read \`${f.path}\``, -len, { syscall: 'pread', path: f.path });
     // a full slot may be a longer text cut short: the file reads itself with room to spare
-    if (len < SLOT) f.preloaded(batchBuf, at, len);
+    if (len < SLOT) f.preloaded(buf, at, len);
   }
 
   /** Forgets what the samplers did not read, so that no file returns this sample's text at the next one. */
