@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HullError, configError, fromNodeError } from '../errors';
-import { type CgroupMode, type Hierarchy, detectHierarchies } from './detect';
+import { type CgroupHost, type CgroupMode, type Hierarchy, detectHierarchies } from './detect';
 import {
   cgroupFileExists,
   cgroupIoError,
@@ -96,8 +96,25 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
   const host = detectHierarchies({ procRoot: opts.procRoot, cgroupRoot: opts.root });
   const cgPath = resolveCgroupsPath(opts.cgroupsPath, opts.id);
   const dirOf = (h: Hierarchy): string => savedDir(opts.paths, h) ?? hierarchyDir(h, cgPath, host.mode);
-  const available = host.unified ? availableControllers(host.unified.mountpoint) : [];
-  return new FsCgroupManager(buildLayout(host, dirOf, available));
+  return new FsCgroupManager(buildLayout(host, dirOf, unifiedControllers(host)));
+}
+
+/**
+ * The controllers of the cgroup2 root, read once per detected host: a controller moves between
+ * v1 and v2 only with a mount or unmount, and detection already holds the mounts fixed. A
+ * container's life makes managers five times over (create, start, exit, delete), each reading
+ * this file.
+ */
+const controllersOf = new WeakMap<CgroupHost, string[]>();
+
+function unifiedControllers(host: CgroupHost): string[] {
+  if (!host.unified) return [];
+  let list = controllersOf.get(host);
+  if (!list) {
+    list = availableControllers(host.unified.mountpoint);
+    controllersOf.set(host, list);
+  }
+  return list;
 }
 
 function savedDir(saved: Record<string, string> | undefined, h: Hierarchy): string | undefined {

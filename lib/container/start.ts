@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import { HullError } from '../errors';
 import type { Runtime } from './runtime';
 import { currentStatus } from './state';
-import type { ContainerRecord } from './state-store';
+import { type ContainerRecord, unlinkIfThere } from './state-store';
 import { canStart } from './status';
 
 /** How long start waits for an init that is already blocked on the fifo. */
@@ -35,7 +34,7 @@ export function start(rt: Runtime, id: string): void {
   } finally {
     rt.sys.close(pidfd);
   }
-  fs.rmSync(rt.store.fifoPath(id), { force: true });
+  unlinkIfThere(rt.store.fifoPath(id));
   rt.store.write({ ...rec, status: 'running' });
 }
 

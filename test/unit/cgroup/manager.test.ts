@@ -173,6 +173,18 @@ describe('createCgroupManager on hybrid', () => {
     expect(read(m.paths()['unified'], 'hugetlb.2MB.max')).toBe(String(1 << 21));
   });
 
+  it('reads the cgroup2 root\'s controllers once per detection of the host, as it reads the mounts', () => {
+    const v1 = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'devices', 'freezer', 'blkio'];
+    const { fx } = setup('hybrid', { v1Controllers: v1, combinedCpu: false, unifiedControllers: ['hugetlb'] });
+    const opts = { id: 'c1', root: fx.root, procRoot: fx.procRoot };
+    const hugetlb = { hugepageLimits: [{ pageSize: '2MB', limit: 1 << 21 }] };
+    populated(fx, createCgroupManager(opts));
+    fs.writeFileSync(path.join(fx.mount('unified').dir, 'cgroup.controllers'), '\n'); // as if hugetlb went back to v1
+    expect(() => createCgroupManager(opts).apply(hugetlb)).not.toThrow();
+    clearDetectionCache();
+    expect(() => createCgroupManager(opts).apply(hugetlb)).toThrow(/hugetlb/);
+  });
+
   it('freezes with cgroup.freeze when v1 has no freezer', async () => {
     const { fx, m } = setup('hybrid', { v1Controllers: ['memory', 'cpu', 'cpuacct'] });
     populated(fx, m);
