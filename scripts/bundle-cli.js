@@ -24,6 +24,13 @@ const result = esbuild.buildSync({
   external: ['node-pty', '@sinclair/typebox', '@sinclair/typebox/*'],
 });
 const code = result.outputFiles[0].text;
+// the loader reads an ASCII bundle as latin1, the fast way (lib/cli/boot.ts); esbuild escapes
+// strings, not regular expressions, so a literal non-ASCII character there is an error here
+const nonAscii = code.split('\n').findIndex((line) => /[^\x00-\x7f]/.test(line));
+if (nonAscii >= 0) {
+  console.error(`bundle-cli: line ${nonAscii + 1} of the bundle is not ASCII (escape it in the source): ${code.split('\n')[nonAscii].trim()}`);
+  process.exit(1);
+}
 const id = crypto.createHash('sha256').update(code).digest('hex').slice(0, 32);
 fs.writeFileSync(out, `${code}\n//# hull-build ${id}\n`);
 

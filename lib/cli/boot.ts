@@ -15,6 +15,7 @@
  * that does not match is not given to V8. A cache V8 refuses (another Node, other flags) costs
  * only the compilation it would have saved.
  */
+import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import Module = require('node:module');
 import * as path from 'node:path';
@@ -51,6 +52,14 @@ export function wrapSource(source: string): string {
   return Module.wrap(source);
 }
 
+/**
+ * The file's text. The build keeps the bundle ASCII, which decodes as latin1 in half the time
+ * of UTF-8 and gives V8 a one-byte string to scan; any other text decodes as UTF-8.
+ */
+function sourceText(bytes: Buffer): string {
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+}
+
 /** V8's data from a cache file made for build `id`; why there is none otherwise. */
 function readCache(cacheFile: string, id: string | undefined): Buffer | 'stale' | 'absent' {
   let data: Buffer;
@@ -68,7 +77,7 @@ function readCache(cacheFile: string, id: string | undefined): Buffer | 'stale' 
 /** Loads a CommonJS bundle with its code cache, as require() would load the file. */
 export function loadBundle<T>(bundle: string, cacheFile: string): LoadedBundle<T> {
   const file = path.resolve(bundle);
-  const source = fs.readFileSync(file, 'utf8');
+  const source = sourceText(fs.readFileSync(file));
   const cached = readCache(cacheFile, buildIdOf(source));
   const script = new vm.Script(wrapSource(source), {
     filename: file,

@@ -37,7 +37,7 @@ export function parseDuration(text: string, what = 'duration'): number {
   }
   if (s === '0') return 0;
   if (!s) throw bad();
-  const re = /(\d*(?:\.\d*)?)([a-zµμ]+)/y;
+  const re = /(\d*(?:\.\d*)?)([a-z\u00b5\u03bc]+)/y; // escaped: keeps the CLI bundle ASCII (lib/cli/boot.ts)
   let total = 0;
   let pos = 0;
   while (pos < s.length) {

@@ -63,6 +63,12 @@ describe('loadBundle', () => {
     expect(refused.exports.answer()).toBe(5);
   });
 
+  it('keeps the text of a bundle that is not ASCII (read as UTF-8; an ASCII one is read as latin1)', () => {
+    const file = path.join(dir, 'utf8.js');
+    fs.writeFileSync(file, 'exports.unit = "µs μs ≥";\n');
+    expect(loadBundle<{ unit: string }>(file, path.join(dir, 'none.cache')).exports.unit).toBe('µs μs ≥');
+  });
+
   it('takes no cache for a bundle without a build id', () => {
     const file = path.join(dir, 'plain.js');
     fs.writeFileSync(file, 'exports.answer = () => 4;\n');
