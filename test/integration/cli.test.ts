@@ -175,6 +175,15 @@ describeContainers('hull CLI: what runs inside', () => {
     expect(loaded.files.filter((f) => f.startsWith(dist)).map((f) => path.relative(dist, f))).toEqual(['cli/boot.js']);
   });
 
+  test('output through a pipe arrives whole, and the exit code with it', () => {
+    const r = spawnSync(process.execPath, [HULL_BIN, 'features'], { encoding: 'utf8', timeout: 8000 });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ociVersionMax: expect.any(String) });
+    const bad = spawnSync(process.execPath, [HULL_BIN, 'no-such-command'], { encoding: 'utf8', timeout: 8000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^hull: unknown command `no-such-command`/);
+  });
+
   test('the CLI is one bundled file, and V8 takes its code cache', () => {
     const dist = path.join(path.dirname(HULL_BIN), '..', 'dist');
     const script = `const p = require('path'); const d = ${JSON.stringify(dist)};
