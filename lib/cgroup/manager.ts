@@ -400,9 +400,12 @@ export class FsCgroupManager implements CgroupManager {
   private async removeAll(): Promise<void> {
     const failed: HullError[] = [];
     for (const h of this.layout.hierarchies) {
-      for (const dir of cgroupSubtree(h.dir)) {
-        const err = await removeDir(dir);
-        if (err) failed.push(err);
+      // the common case, a cgroup with no children: one rmdir, no walk of its directory
+      if (!removedAtOnce(h.dir)) {
+        for (const dir of cgroupSubtree(h.dir)) {
+          const err = await removeDir(dir);
+          if (err) failed.push(err);
+        }
       }
       removeSharedParent(h.dir);
     }
@@ -464,6 +467,16 @@ function removeSharedParent(dir: string): void {
     fs.rmdirSync(parent);
   } catch {
     // not empty, busy, or gone: all fine
+  }
+}
+
+/** rmdir(dir), true when it is gone; false when it is not (children, tasks lagging: EBUSY), for the walk to handle. */
+function removedAtOnce(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (e) {
+    return isErrno(e, 'ENOENT');
   }
 }
 

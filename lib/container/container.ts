@@ -59,7 +59,7 @@ export class Container {
   }
 
   start(): void {
-    start(this.rt, this.id);
+    start(this.rt, this.id, this.pidfd);
   }
 
   /** Signals the init, by pidfd, so a reused pid can never be hit. */

@@ -24,15 +24,18 @@ function readRecord(rt: Runtime, id: string): ContainerRecord {
   return rec;
 }
 
-/** Lets the created init exec the task. */
-export function start(rt: Runtime, id: string): void {
+/**
+ * Lets the created init exec the task. `initPidfd`, a pidfd the caller holds of the init since
+ * create (the library's Container), spares opening one: it cannot name a reused pid.
+ */
+export function start(rt: Runtime, id: string, initPidfd?: number): void {
   const rec = readRecord(rt, id);
   canStart(id, currentStatus(rt, rec));
-  const pidfd = openInit(rt, rec);
+  const pidfd = initPidfd ?? openInit(rt, rec);
   try {
     rt.sys.release(rt.store.fifoPath(id), pidfd, RELEASE_TIMEOUT_MS);
   } finally {
-    rt.sys.close(pidfd);
+    if (initPidfd === undefined) rt.sys.close(pidfd);
   }
   unlinkIfThere(rt.store.fifoPath(id));
   rt.store.write({ ...rec, status: 'running' });

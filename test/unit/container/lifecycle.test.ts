@@ -180,6 +180,22 @@ describe('Container', () => {
     await c.delete();
   });
 
+  it('starts through the pidfd it holds since create, and keeps it for kill and wait', async () => {
+    const c = await Container.create({ id: 'c1', bundle: bundle(), runtime: rt });
+    const pidfd = c.pid + 100_000; // what the double's spawn gives
+    sys.calls.length = 0;
+    c.start();
+    expect(sys.names()).not.toContain('pidfdOpen');
+    expect(sys.names()).not.toContain('close');
+    const rel = sys.calls.find((x) => x.name === 'release')!;
+    expect(rel.args[1]).toBe(pidfd);
+    c.kill('TERM');
+    expect(sys.calls.find((x) => x.name === 'signal')?.args[0]).toBe(rel.args[1]);
+    sys.exit(c.pid, { exitCode: 0, signal: null, coreDumped: false });
+    await c.wait();
+    await c.delete();
+  });
+
   it('gives every waiter the same result, with 128+N for a signal', async () => {
     const c = await Container.create({ id: 'c1', bundle: bundle(), runtime: rt });
     c.start();
