@@ -136,9 +136,27 @@ let loaded: NativeAddon | undefined;
 /** The addon, loaded on first use so that commands that never touch it start faster. */
 export function native(): NativeAddon {
   if (!loaded) {
-    // __dirname is lib/ under ts-jest and dist/ after tsc: both one level below the package root
-    loaded = nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
+    // __dirname is lib/ under ts-jest and dist/ (or the CLI bundle's dist/) after the build: one
+    // level below the package root either way
+    loaded = loadAddon(path.join(__dirname, '..'));
     loaded.setErrorFactory(nativeError);
   }
   return loaded;
+}
+
+/**
+ * build/Release/hull.node when a source build made it, which is node-gyp-build's first choice
+ * too; otherwise node-gyp-build's search (prebuilds/, its environment overrides). Going there
+ * first saves every CLI command node-gyp-build's search: reading package.json and listing
+ * directories, about 2 ms.
+ */
+function loadAddon(root: string): NativeAddon {
+  if (!process.env['HULL_PREBUILD'] && !process.env['PREBUILDS_ONLY']) {
+    try {
+      return require(path.join(root, 'build', 'Release', 'hull.node')) as NativeAddon;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    }
+  }
+  return nodeGypBuild(root) as NativeAddon;
 }
