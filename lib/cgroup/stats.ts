@@ -377,12 +377,26 @@ export class PreadBatch {
     for (const f of this.open) f.unload();
   }
 
+  /** After the files were closed: their fds are no longer theirs, and the next fill opens them again. */
+  reset(): void {
+    this.pending = [...this.open, ...this.pending];
+    this.open = [];
+    this.fds = new Int32Array(0);
+    this.lens = new Int32Array(0);
+  }
+
   /** Files open at the first fill (as StatFile.read would open them); missing ones stay out of the batch. */
   private openPending(): void {
-    for (const f of this.pending) if (f.fdOrOpen() >= 0) this.open.push(f);
+    const fds: number[] = [];
+    for (const f of this.pending) {
+      const fd = f.fdOrOpen();
+      if (fd < 0) continue;
+      this.open.push(f);
+      fds.push(fd);
+    }
     this.pending = [];
-    this.fds = Int32Array.from(this.open, (f) => f.fdOrOpen());
-    this.lens = new Int32Array(this.open.length);
+    this.fds = Int32Array.from([...this.fds, ...fds]);
+    this.lens = new Int32Array(this.fds.length);
   }
 }
 
@@ -429,8 +443,8 @@ export class StatsReader {
   read(): CgroupStats {
     const s = emptyStats();
     let mask = 0;
-    this.batch.fill();
     try {
+      this.batch.fill();
       for (const sampler of this.samplers) mask |= sampler.sample(s);
     } finally {
       this.batch.discard();
@@ -441,6 +455,7 @@ export class StatsReader {
 
   close(): void {
     for (const sampler of this.samplers) sampler.close();
+    this.batch.reset();
   }
 
   /** The same host measures the same fields every tick: reuse the frozen list. */

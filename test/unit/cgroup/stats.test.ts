@@ -200,6 +200,18 @@ describe('StatsReader over files', () => {
     reader.close();
   });
 
+  it('opens its files again for a read after close, and never reads through the fds it closed', () => {
+    put('memory.usage_in_bytes', '1\n');
+    put('memory.stat', 'total_rss 1\n');
+    put('memory.max_usage_in_bytes', '1\n');
+    const reader = new StatsReader([new TwoFiles()]);
+    expect(reader.read().memory.usage).toBe(1);
+    reader.close();
+    put('memory.usage_in_bytes', '2\n');
+    expect(reader.read().memory.usage).toBe(2);
+    reader.close();
+  });
+
   it('reads a file longer than its slot whole', () => {
     const filler = Array.from({ length: 1000 }, (_, i) => `key_${i} ${i}`).join('\n');
     put('memory.usage_in_bytes', '1\n');
