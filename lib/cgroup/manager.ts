@@ -102,7 +102,7 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
 /**
  * The controllers of the cgroup2 root, read once per detected host: a controller moves between
  * v1 and v2 only with a mount or unmount, and detection already holds the mounts fixed. A
- * container's life makes managers five times over (create, start, exit, delete), each reading
+ * container's life makes five managers (create, start, exit, and two in delete), and each read
  * this file.
  */
 const controllersOf = new WeakMap<CgroupHost, string[]>();
