@@ -120,17 +120,15 @@ export class StateStore {
   /**
    * Removes the container's directory. The files hull puts there go one by one, with one
    * syscall each, where fs.rmSync's recursive walk makes several (lstat, readdir, retries); the
-   * walk is kept for a directory that holds anything else.
+   * walk takes over for anything else: other entries, or a file that would not go.
    */
   remove(id: string): void {
     const dir = this.dir(id);
-    for (const f of STATE_FILES) unlinkIfThere(path.join(dir, f));
     try {
+      for (const f of STATE_FILES) unlinkIfThere(path.join(dir, f));
       fs.rmdirSync(dir);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw fromNodeError(e, `rmdir \`${dir}\``);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -33,6 +33,13 @@ describe('StateStore.remove', () => {
     expect(fs.readdirSync(root)).toEqual([]);
   });
 
+  it('removes a directory where one of hull\'s names is not a plain file', () => {
+    made('c3', ['state.json']);
+    fs.mkdirSync(path.join(root, 'c3', 'config.json')); // unlink gives EISDIR: the walk takes over
+    store.remove('c3');
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
   it('is a no-op for a directory that is gone', () => {
     expect(() => store.remove('never-made')).not.toThrow();
   });
